@@ -1,0 +1,52 @@
+/**
+ * Typed errors shared by every concern of the core.
+ *
+ * Every failure a caller can act on is a {@link KpcError} with a stable `code`,
+ * so applications branch on `err.code` instead of parsing messages.
+ */
+
+/** Stable, documented error codes. Add new ones here so they stay discoverable. */
+export type KpcErrorCode =
+  // math
+  | 'MATH_INVALID_SHAPE'
+  // protocol / codec
+  | 'PROTO_OVERSIZE'
+  | 'PROTO_MALFORMED'
+  | 'PROTO_UNKNOWN_TYPE'
+  | 'PROTO_BAD_VERSION'
+  | 'PROTO_BAD_SIGNATURE'
+  | 'PROTO_WRONG_SENDER'
+  // crypto / identity
+  | 'CRYPTO_BAD_KEY'
+  // state machine
+  | 'STATE_INVALID_TRANSITION'
+  // mesh / signaling
+  | 'MESH_SIGNAL_UNKNOWN_PEER'
+  | 'MESH_WRONG_TOPIC'
+  | 'MESH_SIGNALING_UNAVAILABLE'
+  | 'MESH_CLOSED'
+  // node lifecycle
+  | 'NODE_STOPPED'
+  | 'NODE_START_FAILED'
+  // compute
+  | 'COMPUTE_WORKER_FAILED';
+
+/** Base class of every error the SDK throws on purpose. */
+export class KpcError extends Error {
+  /** Machine-readable reason; stable across releases. */
+  readonly code: KpcErrorCode;
+  /** Optional structured context (never secrets). */
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: KpcErrorCode, message: string, detail?: Record<string, unknown>) {
+    super(message);
+    this.name = 'KpcError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+/** True when `err` is a {@link KpcError}, optionally with the given code. */
+export function isKpcError(err: unknown, code?: KpcErrorCode): err is KpcError {
+  return err instanceof KpcError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,95 @@
+// web-test-runner plugin: real signaling servers for browser tests.
+//
+// Browser tests reach these through `executeServerCommand(name, payload)`:
+//   'signal-url'     → URL of the kpc signaling server started with the test run
+//   'signal-start'   → starts one more kpc server, returns {id, url}
+//   'signal-stop'    → {id}: stops that server
+//   'ywebrtc-start'  → starts the plain y-webrtc signaling server (its own bin), returns {id, url}
+//   'open-page'      → {url}: opens a real second tab in the same browser
+//   'close-pages'    → closes those tabs
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** Asks the OS for a free loopback port (y-webrtc's server takes its port from PORT). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startYWebrtc() {
+  const port = await freePort();
+  const bin = require.resolve('y-webrtc/bin/server.js');
+  const child = spawn(process.execPath, [bin], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.on('data', (d) => { if (String(d).includes('running')) resolve(); });
+  });
+  return { url: `ws://127.0.0.1:${port}`, close: async () => { child.kill(); } };
+}
+
+let startSignalingServer;
+
+export function signalPlugin() {
+  let main;
+  let nextId = 1;
+  const servers = new Map();
+  const extraPages = [];
+  return {
+    name: 'kpc-signal-servers',
+    async serverStart() {
+      ({ startSignalingServer } = await import('../../server/signaling-server.mjs'));
+      main = await startSignalingServer({ host: '127.0.0.1', port: 0 });
+    },
+    async serverStop() {
+      await Promise.all(extraPages.map((p) => p.close().catch(() => {})));
+      await Promise.all([...servers.values()].map((s) => s.close()));
+      await main?.close();
+    },
+    async executeCommand({ command, payload, session }) {
+      switch (command) {
+        case 'signal-url':
+          return main.url;
+        case 'signal-start': {
+          const s = await startSignalingServer({ host: '127.0.0.1', port: 0, ...(payload ?? {}) });
+          const id = String(nextId++);
+          servers.set(id, s);
+          return { id, url: s.url };
+        }
+        case 'ywebrtc-start': {
+          const s = await startYWebrtc();
+          const id = String(nextId++);
+          servers.set(id, s);
+          return { id, url: s.url };
+        }
+        case 'signal-stop': {
+          const s = servers.get(payload.id);
+          servers.delete(payload.id);
+          await s?.close();
+          return true;
+        }
+        case 'open-page': {
+          const page = session.browser.getPage(session.id); // puppeteer Page (chrome launcher)
+          const tab = await page.browserContext().newPage();
+          extraPages.push(tab);
+          tab.on('console', (msg) => console.log(`[tab] ${msg.text()}`));
+          await tab.goto(new URL(payload.url, page.url()).href);
+          return true;
+        }
+        case 'close-pages':
+          await Promise.all(extraPages.splice(0).map((p) => p.close().catch(() => {})));
+          return true;
+        default:
+          return undefined;
+      }
+    },
+  };
+}

@@ -1,0 +1,20 @@
+// Browser suite: real Chromium, real signaling servers, real WebRTC and IndexedDB.
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { bundleDeps } from './test/wtr/bundle-deps.mjs';
+import { signalPlugin } from './test/wtr/signal-plugin.mjs';
+import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
+
+export default {
+  files: ['test/**/*.browser.test.ts'],
+  nodeResolve: { browser: true, exportConditions: ['browser', 'development'] },
+  concurrency: 2,
+  plugins: [
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }),
+    signalPlugin(),
+    bundleDeps(['simple-peer']),
+  ],
+  browsers: [chromeLauncher({ launchOptions: { executablePath: chromiumPath(), headless: true, args: chromiumArgs() } })],
+  testFramework: { config: { timeout: 30000 } },
+  testsFinishTimeout: 300000,
+};
