@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -27,7 +28,8 @@ function freePort() {
 
 async function startYWebrtc() {
   const port = await freePort();
-  const bin = require.resolve('y-webrtc/bin/server.js');
+  // y-webrtc's exports map hides bin/, so resolve the package and walk to it.
+  const bin = join(dirname(require.resolve('y-webrtc')), '..', 'bin', 'server.js');
   const child = spawn(process.execPath, [bin], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     child.once('error', reject);
