@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** @param {string} dir @param {string[]} [out] @returns {string[]} */
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);

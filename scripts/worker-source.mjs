@@ -17,7 +17,7 @@ export async function buildWorkerSource(opts = {}) {
   return r.outputFiles[0].text;
 }
 
-/** The JS module text that default-exports the worker source. */
+/** The JS module text that default-exports the worker source. @param {{minify?: boolean}} [opts] */
 export async function workerSourceModule(opts) {
   return `export default ${JSON.stringify(await buildWorkerSource(opts))};`;
 }

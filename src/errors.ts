@@ -16,8 +16,11 @@ export type KpcErrorCode =
   | 'PROTO_BAD_VERSION'
   | 'PROTO_BAD_SIGNATURE'
   | 'PROTO_WRONG_SENDER'
+  | 'PROTO_BAD_BODY'
+  | 'PROTO_CLOCK_SKEW'
   // crypto / identity
   | 'CRYPTO_BAD_KEY'
+  | 'CRYPTO_BAD_ENCODING'
   // state machine
   | 'STATE_INVALID_TRANSITION'
   // mesh / signaling
@@ -25,6 +28,8 @@ export type KpcErrorCode =
   | 'MESH_WRONG_TOPIC'
   | 'MESH_SIGNALING_UNAVAILABLE'
   | 'MESH_CLOSED'
+  // configuration
+  | 'CONFIG_INVALID'
   // node lifecycle
   | 'NODE_STOPPED'
   | 'NODE_START_FAILED'

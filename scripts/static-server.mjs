@@ -1,0 +1,49 @@
+// A minimal static file server for the demo and the benchmarks (no dependencies).
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve } from 'node:path';
+
+/** @type {Record<string, string>} */
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.svg': 'image/svg+xml',
+};
+
+/**
+ * Serves `root` on host:port (port 0 = any free port; a busy port falls back to a free one).
+ * @param {{root: string, host?: string, port?: number}} opts
+ * @returns {Promise<{url: string, close: () => Promise<void>}>}
+ */
+export async function startStaticServer({ root, host = '127.0.0.1', port = 0 }) {
+  const base = resolve(root);
+  const server = createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      let file = normalize(join(base, path));
+      if (!file.startsWith(base)) throw new Error('outside root');
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  /** @param {number} p */
+  const listen = (p) => new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(p, host, () => { server.off('error', fail); ok(undefined); });
+  });
+  try {
+    await listen(port);
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EADDRINUSE') throw err;
+    await listen(0);
+  }
+  const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
+  return {
+    url: `http://${host}:${addr.port}`,
+    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok(undefined)); }),
+  };
+}
