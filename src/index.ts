@@ -1,0 +1,15 @@
+/**
+ * kpc — the K'UHUL π Virtual Cluster SDK, headless core.
+ *
+ * Everything the elements do is available here without a DOM.
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './state/index.js';
+export * from './math/index.js';
+export * from './crypto/index.js';
+export * from './protocol/index.js';
+export * from './compute/index.js';
+export * from './mesh/index.js';
+export * from './node.js';
+export * from './cluster.js';

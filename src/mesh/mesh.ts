@@ -1,0 +1,524 @@
+/**
+ * The mesh (spec §4): discovery through signaling, WebRTC links, at least
+ * `min(minPeers, others)` peers, heartbeats every `heartbeatMs`.
+ *
+ * Every message — on a signaling server or a data channel — is a signed
+ * envelope. Nothing from the network is trusted: frames are size-checked,
+ * decoded, validated and signature-checked before they touch any state; a bad
+ * one is dropped with a typed {@link KpcError}, a log line and a `reject` event.
+ *
+ * Events (all `CustomEvent`):
+ * - `peer-open` / `peer-close` — detail `{ nodeId, reason? }`
+ * - `peers` — the set of open links changed (detail: {@link PeerInfo}[])
+ * - `topology` — something the topology snapshot shows changed
+ * - `message` — detail `{ from, body }`: application bytes from a peer
+ * - `reject` — detail `{ error, source }`: a dropped, invalid input
+ * - `signaling` — detail `{ url, connected }`
+ */
+import type { Identity } from '../crypto/index.js';
+import { KpcError, isKpcError } from '../errors.js';
+import {
+  MessageType,
+  decodeEnvelope,
+  encodeEnvelope,
+  decodeEnvelopeText,
+  envelopeToText,
+  type DecodedEnvelope,
+  type OutgoingMessage,
+} from '../protocol/index.js';
+import type { NodeState } from '../state/machine.js';
+import type { Link, LinkFactory } from './link.js';
+import { createSignaling, type SignalingChannel, type SignalingDelivery } from './signaling.js';
+import type { PeerInfo, TopologyLink, TopologyNode, TopologySnapshot } from './types.js';
+import { SeenSet, randomId } from './util.js';
+
+/** Options of {@link Mesh}. */
+export interface MeshOptions {
+  identity: Identity;
+  clusterId: string;
+  /** Signaling URLs (`ws:`, `wss:`, `local:<name>`); the node joins all of them. */
+  signaling: readonly string[];
+  links: LinkFactory;
+  /** The node's current state, announced to others. */
+  getState: () => NodeState;
+  /** Links the node keeps at least, where the cluster has that many others. Default 3 (spec §4.1). */
+  minPeers?: number;
+  /** Links the node accepts at most. Default 8. */
+  maxPeers?: number;
+  /** Heartbeat interval (spec §4.1: 5 s). A link silent for 3 intervals is closed. */
+  heartbeatMs?: number;
+  /** A link not open after this long is abandoned and retried later. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Largest envelope accepted, bytes. Default 64 KiB. */
+  maxMessageBytes?: number;
+  log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
+  /** Injectable signaling constructor (the simulator passes in-memory channels). */
+  createSignaling?: (url: string) => SignalingChannel;
+}
+
+interface PeerEntry {
+  link: Link;
+  session: string;
+  initiator: boolean;
+  createdAt: number;
+  openedAt?: number;
+  lastHeard: number;
+  state: NodeState | 'UNKNOWN';
+  peers: readonly string[];
+  rttMs?: number;
+  pingNonce?: number;
+  pingSentAt?: number;
+  connectTimer?: ReturnType<typeof setTimeout>;
+}
+
+interface Member {
+  state: NodeState | 'UNKNOWN';
+  lastSeen: number;
+  lastReplied: number;
+}
+
+/** The signal wrapper: a session id keeps candidates of an abandoned attempt out of a new one. */
+interface SessionSignal {
+  session: string;
+  data: unknown;
+}
+
+const DIRECT_REPLY_INTERVAL_MS = 2_000;
+
+/** Discovery, links and heartbeats for one node. */
+export class Mesh extends EventTarget {
+  /** Node id of this node. */
+  readonly nodeId: string;
+  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling'>> & Pick<MeshOptions, 'log'>;
+  private readonly channels: SignalingChannel[] = [];
+  private readonly peersById = new Map<string, PeerEntry>();
+  private readonly members = new Map<string, Member>();
+  private readonly seen = new SeenSet(4096);
+  private readonly clusterTopic: string;
+  private readonly directTopic: string;
+  private seq = 0;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private announceTimer: ReturnType<typeof setTimeout> | undefined;
+  private changeTimer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private readonly makeSignaling: (url: string) => SignalingChannel;
+
+  constructor(options: MeshOptions) {
+    super();
+    this.nodeId = options.identity.nodeId;
+    this.opts = {
+      identity: options.identity,
+      clusterId: options.clusterId,
+      signaling: options.signaling,
+      links: options.links,
+      getState: options.getState,
+      minPeers: options.minPeers ?? 3,
+      maxPeers: options.maxPeers ?? 8,
+      heartbeatMs: options.heartbeatMs ?? 5_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
+      log: options.log,
+    };
+    this.makeSignaling = options.createSignaling ?? ((url) => createSignaling(url, { log: (m, c) => this.log('warn', m, c) }));
+    this.clusterTopic = `kpc/v1/${options.clusterId}`;
+    this.directTopic = `${this.clusterTopic}/${this.nodeId}`;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Joins every signaling server and starts announcing and heartbeating. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const url of this.opts.signaling) {
+      const ch = this.makeSignaling(url);
+      ch.onDelivery = (d) => this.onSignalingDelivery(d);
+      ch.onStatus = (connected) => {
+        this.dispatch('signaling', { url, connected });
+        if (connected) this.announce();
+      };
+      ch.subscribe([this.clusterTopic, this.directTopic]);
+      this.channels.push(ch);
+    }
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
+    this.scheduleAnnounce();
+  }
+
+  /** Says goodbye to every peer, closes every link and leaves the signaling servers. */
+  stop(reason = 'stopped'): void {
+    if (!this.running) return;
+    for (const [id, p] of this.peersById) {
+      if (p.link.open) this.sendTo(id, { type: MessageType.GOODBYE, body: { reason } });
+    }
+    this.running = false;
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.announceTimer);
+    clearTimeout(this.changeTimer);
+    for (const id of [...this.peersById.keys()]) this.dropPeer(id, reason);
+    this.channels.splice(0).forEach((c) => c.close());
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /** Open links, in node-id order. */
+  get peers(): PeerInfo[] {
+    const out: PeerInfo[] = [];
+    for (const [nodeId, p] of this.peersById) {
+      if (p.link.open && p.openedAt !== undefined) {
+        out.push({ nodeId, state: p.state, rttMs: p.rttMs, connectedAt: p.openedAt });
+      }
+    }
+    return out.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
+  }
+
+  /** Other nodes of the cluster seen recently (announced or linked). */
+  get knownOthers(): number {
+    const ids = new Set(this.members.keys());
+    for (const id of this.peersById.keys()) ids.add(id);
+    return ids.size;
+  }
+
+  /** How many links this node must hold to be healthy: `min(minPeers, others)`. */
+  get requiredPeers(): number {
+    return Math.min(this.opts.minPeers, this.knownOthers);
+  }
+
+  /** Signaling channels currently connected. */
+  get signalingConnected(): number {
+    return this.channels.filter((c) => c.connected).length;
+  }
+
+  /** Live settings of the data channel to `nodeId` (spec §4.2), or null. */
+  channelInfo(nodeId: string) {
+    return this.peersById.get(nodeId)?.link.channelInfo() ?? null;
+  }
+
+  /** This node, its peers and their peers, with the links between them. */
+  topology(): TopologySnapshot {
+    const nodes = new Map<string, TopologyNode>();
+    const links = new Map<string, TopologyLink>();
+    const addLink = (x: string, y: string) => {
+      const [a, b] = x < y ? [x, y] : [y, x];
+      links.set(`${a}|${b}`, { a, b });
+    };
+    nodes.set(this.nodeId, { nodeId: this.nodeId, state: this.opts.getState() });
+    for (const peer of this.peers) {
+      nodes.set(peer.nodeId, { nodeId: peer.nodeId, state: peer.state });
+      addLink(this.nodeId, peer.nodeId);
+      for (const far of this.peersById.get(peer.nodeId)!.peers) {
+        if (!nodes.has(far)) nodes.set(far, { nodeId: far, state: this.members.get(far)?.state ?? 'UNKNOWN' });
+        addLink(peer.nodeId, far);
+      }
+    }
+    return { nodes: [...nodes.values()], links: [...links.values()] };
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Sends application bytes to one peer. @throws KpcError `MESH_CLOSED` if not linked. */
+  send(nodeId: string, bytes: Uint8Array): void {
+    const p = this.peersById.get(nodeId);
+    if (!p?.link.open) throw new KpcError('MESH_CLOSED', `no open link to ${nodeId}`);
+    this.sendTo(nodeId, { type: MessageType.APP, body: bytes });
+  }
+
+  /** Sends application bytes to every open link; returns how many got it. */
+  broadcast(bytes: Uint8Array): number {
+    let n = 0;
+    for (const peer of this.peers) {
+      this.sendTo(peer.nodeId, { type: MessageType.APP, body: bytes });
+      n++;
+    }
+    return n;
+  }
+
+  /** Tells peers and signaling about a state change right away instead of at the next heartbeat. */
+  notifyStateChanged(): void {
+    this.announce();
+    this.scheduleChangeHeartbeat();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private nextEnvelope(msg: OutgoingMessage): Uint8Array {
+    this.seq = (this.seq + 1) >>> 0;
+    return encodeEnvelope(this.opts.identity, { ...msg, seq: this.seq, timestamp: Date.now() } as never);
+  }
+
+  private sendTo(nodeId: string, msg: OutgoingMessage): void {
+    const p = this.peersById.get(nodeId);
+    if (!p?.link.open) return;
+    try {
+      p.link.send(this.nextEnvelope(msg));
+    } catch (err) {
+      this.log('warn', 'send failed', { to: nodeId, error: String(err) });
+    }
+  }
+
+  private publish(topic: string, msg: OutgoingMessage): void {
+    const text = envelopeToText(this.nextEnvelope(msg));
+    for (const ch of this.channels) ch.publish(topic, text);
+  }
+
+  private announce(): void {
+    if (!this.running) return;
+    this.publish(this.clusterTopic, {
+      type: MessageType.ANNOUNCE,
+      body: { clusterId: this.opts.clusterId, state: this.opts.getState(), peers: this.peers.map((p) => p.nodeId) },
+    });
+  }
+
+  private scheduleAnnounce(): void {
+    clearTimeout(this.announceTimer);
+    if (!this.running) return;
+    // Below the target, announce every heartbeat so newcomers find us fast; otherwise rarely.
+    const open = this.peers.length;
+    const period = open < Math.max(this.opts.minPeers, 1) ? this.opts.heartbeatMs : this.opts.heartbeatMs * 6;
+    this.announceTimer = setTimeout(() => {
+      this.announce();
+      this.expireMembers();
+      this.scheduleAnnounce();
+    }, period * (0.8 + Math.random() * 0.4));
+  }
+
+  private expireMembers(): void {
+    const horizon = Date.now() - this.opts.heartbeatMs * 18;
+    for (const [id, m] of this.members) {
+      if (m.lastSeen < horizon && !this.peersById.has(id)) this.members.delete(id);
+    }
+  }
+
+  private onSignalingDelivery(d: SignalingDelivery): void {
+    let env: DecodedEnvelope;
+    try {
+      if (typeof d.data !== 'string') throw new KpcError('PROTO_MALFORMED', 'signaling payload is not an envelope string');
+      env = decodeEnvelopeText(d.data, { maxBytes: this.opts.maxMessageBytes });
+    } catch (err) {
+      return this.reject(err, d.source);
+    }
+    if (env.fromId === this.nodeId) return; // servers echo our own publishes
+    // The same envelope arrives once per signaling server: handle it once.
+    if (!this.seen.add(`${env.fromId}:${env.timestamp}:${env.seq}`)) return;
+    try {
+      if (env.type === MessageType.ANNOUNCE) {
+        if (d.topic !== this.clusterTopic && d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'announce on a foreign topic');
+        this.onAnnounce(env, d.topic === this.directTopic);
+      } else if (env.type === MessageType.SIGNAL) {
+        if (d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'signal outside our direct topic', { topic: d.topic });
+        this.onSignal(env);
+      } else {
+        throw new KpcError('PROTO_UNKNOWN_TYPE', `message type ${env.type} does not belong on signaling`);
+      }
+    } catch (err) {
+      this.reject(err, d.source, env.fromId);
+    }
+  }
+
+  private onAnnounce(env: DecodedEnvelope, direct: boolean): void {
+    const body = env.body as { clusterId: string; state: NodeState };
+    if (body.clusterId !== this.opts.clusterId) throw new KpcError('MESH_WRONG_TOPIC', 'announce for another cluster', { clusterId: body.clusterId });
+    const now = Date.now();
+    const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0 };
+    member.state = body.state;
+    member.lastSeen = now;
+    this.members.set(env.fromId, member);
+    // Answer a broadcast announce directly, so a newcomer learns every member at once.
+    if (!direct && now - member.lastReplied > DIRECT_REPLY_INTERVAL_MS) {
+      member.lastReplied = now;
+      this.publish(`${this.clusterTopic}/${env.fromId}`, {
+        type: MessageType.ANNOUNCE,
+        body: { clusterId: this.opts.clusterId, state: this.opts.getState(), peers: this.peers.map((p) => p.nodeId) },
+      });
+    }
+    this.maybeConnect(env.fromId);
+    this.scheduleChange();
+  }
+
+  private maybeConnect(remoteId: string): void {
+    if (!this.running || this.peersById.has(remoteId) || this.peersById.size >= this.opts.maxPeers) return;
+    this.addPeer(remoteId, true, randomId());
+  }
+
+  private onSignal(env: DecodedEnvelope): void {
+    const body = env.body as { to: string; signal: unknown };
+    if (body.to !== this.nodeId) throw new KpcError('MESH_WRONG_TOPIC', 'signal addressed to another node');
+    const s = body.signal as Partial<SessionSignal> | null;
+    if (!s || typeof s.session !== 'string' || typeof s.data !== 'object' || s.data === null) {
+      throw new KpcError('PROTO_BAD_BODY', 'signal without session or data');
+    }
+    const isOffer = (s.data as { type?: unknown }).type === 'offer';
+    const existing = this.peersById.get(env.fromId);
+    if (existing && existing.session === s.session) {
+      existing.link.signal(s.data);
+      return;
+    }
+    if (!isOffer) {
+      throw new KpcError('MESH_SIGNAL_UNKNOWN_PEER', 'signal for no connection attempt we know', { from: env.fromId });
+    }
+    if (existing) {
+      // Glare: both sides offered. The smaller id keeps its own offer; the other yields.
+      if (existing.initiator && !existing.link.open && this.nodeId < env.fromId) return;
+      this.dropPeer(env.fromId, 'replaced by a new offer');
+    } else if (this.peersById.size >= this.opts.maxPeers) {
+      return;
+    }
+    const member = this.members.get(env.fromId);
+    if (!member) this.members.set(env.fromId, { state: 'UNKNOWN', lastSeen: Date.now(), lastReplied: 0 });
+    this.addPeer(env.fromId, false, s.session).link.signal(s.data);
+  }
+
+  private addPeer(remoteId: string, initiator: boolean, session: string): PeerEntry {
+    const link = this.opts.links.create(remoteId, initiator);
+    const now = Date.now();
+    const entry: PeerEntry = { link, session, initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [] };
+    this.peersById.set(remoteId, entry);
+    link.onSignal = (data) => {
+      const signal: SessionSignal = { session, data };
+      this.publish(`${this.clusterTopic}/${remoteId}`, { type: MessageType.SIGNAL, body: { to: remoteId, signal } });
+    };
+    link.onOpen = () => {
+      clearTimeout(entry.connectTimer);
+      entry.openedAt = entry.lastHeard = Date.now();
+      this.sendTo(remoteId, { type: MessageType.HELLO, body: { clusterId: this.opts.clusterId, state: this.opts.getState() } });
+      this.dispatch('peer-open', { nodeId: remoteId });
+      this.peersChanged();
+    };
+    link.onMessage = (bytes) => this.onLinkMessage(remoteId, entry, bytes);
+    link.onClose = (reason) => {
+      if (this.peersById.get(remoteId) === entry) this.dropPeer(remoteId, reason);
+    };
+    entry.connectTimer = setTimeout(() => {
+      if (!link.open) this.dropPeer(remoteId, 'connect timeout');
+    }, this.opts.connectTimeoutMs);
+    return entry;
+  }
+
+  private dropPeer(remoteId: string, reason: string): void {
+    const entry = this.peersById.get(remoteId);
+    if (!entry) return;
+    this.peersById.delete(remoteId);
+    clearTimeout(entry.connectTimer);
+    const wasOpen = entry.openedAt !== undefined;
+    entry.link.onClose = null;
+    entry.link.close();
+    if (wasOpen) {
+      this.log('info', 'peer link closed', { peer: remoteId, reason });
+      this.dispatch('peer-close', { nodeId: remoteId, reason });
+      this.peersChanged();
+    }
+  }
+
+  private onLinkMessage(remoteId: string, entry: PeerEntry, bytes: Uint8Array): void {
+    let env: DecodedEnvelope;
+    try {
+      env = decodeEnvelope(bytes, { maxBytes: this.opts.maxMessageBytes });
+      if (env.fromId !== remoteId) throw new KpcError('PROTO_WRONG_SENDER', 'envelope signed by another node than the link peer', { signer: env.fromId });
+    } catch (err) {
+      return this.reject(err, `link:${remoteId}`, remoteId);
+    }
+    entry.lastHeard = Date.now();
+    switch (env.type) {
+      case MessageType.HELLO: {
+        const body = env.body as { clusterId: string; state: NodeState };
+        if (body.clusterId !== this.opts.clusterId) {
+          this.reject(new KpcError('MESH_WRONG_TOPIC', 'peer belongs to another cluster'), `link:${remoteId}`, remoteId);
+          this.dropPeer(remoteId, 'wrong cluster');
+          return;
+        }
+        entry.state = body.state;
+        this.scheduleChangeHeartbeat();
+        this.scheduleChange();
+        return;
+      }
+      case MessageType.HEARTBEAT: {
+        const body = env.body as { nonce: number; state: NodeState; peers: string[] };
+        entry.state = body.state;
+        entry.peers = body.peers.filter((id) => id !== remoteId);
+        this.sendTo(remoteId, { type: MessageType.HEARTBEAT_ACK, body: { nonce: body.nonce } });
+        this.scheduleChange();
+        return;
+      }
+      case MessageType.HEARTBEAT_ACK: {
+        const body = env.body as { nonce: number };
+        if (body.nonce === entry.pingNonce && entry.pingSentAt !== undefined) {
+          entry.rttMs = performance.now() - entry.pingSentAt;
+          entry.pingNonce = undefined;
+        }
+        return;
+      }
+      case MessageType.GOODBYE:
+        this.dropPeer(remoteId, 'peer said goodbye');
+        return;
+      case MessageType.APP:
+        this.dispatch('message', { from: remoteId, body: env.body as Uint8Array });
+        return;
+      default:
+        this.reject(new KpcError('PROTO_UNKNOWN_TYPE', `message type ${env.type} does not belong on a link`), `link:${remoteId}`, remoteId);
+    }
+  }
+
+  private heartbeat(): void {
+    const now = Date.now();
+    for (const [id, p] of this.peersById) {
+      if (!p.link.open) continue;
+      if (now - p.lastHeard > this.opts.heartbeatMs * 3) {
+        this.dropPeer(id, 'silent for 3 heartbeats');
+        continue;
+      }
+      this.sendHeartbeat(id, p);
+    }
+    // Below the minimum with members known: try members we are not linked to.
+    if (this.peers.length < this.requiredPeers) {
+      for (const id of this.members.keys()) this.maybeConnect(id);
+    }
+  }
+
+  private sendHeartbeat(id: string, p: PeerEntry): void {
+    p.pingNonce = Math.floor(Math.random() * 0x7fffffff);
+    p.pingSentAt = performance.now();
+    this.sendTo(id, {
+      type: MessageType.HEARTBEAT,
+      body: { nonce: p.pingNonce, state: this.opts.getState(), peers: this.peers.map((x) => x.nodeId) },
+    });
+  }
+
+  private peersChanged(): void {
+    this.dispatch('peers', this.peers);
+    this.scheduleChangeHeartbeat();
+    this.scheduleChange();
+    this.scheduleAnnounce();
+  }
+
+  /** Peers learn our new links or state within a few ms, not at the next heartbeat. */
+  private scheduleChangeHeartbeat(): void {
+    if (this.changeTimer !== undefined || !this.running) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      for (const [id, p] of this.peersById) if (p.link.open) this.sendHeartbeat(id, p);
+    }, 20);
+  }
+
+  private topologyQueued = false;
+  private scheduleChange(): void {
+    if (this.topologyQueued) return;
+    this.topologyQueued = true;
+    queueMicrotask(() => {
+      this.topologyQueued = false;
+      this.dispatch('topology', null);
+    });
+  }
+
+  private reject(err: unknown, source: string, from?: string): void {
+    const error = isKpcError(err) ? err : new KpcError('PROTO_MALFORMED', String(err));
+    this.log('warn', `dropped message: ${error.message}`, { code: error.code, source, from });
+    this.dispatch('reject', { error, source, from });
+  }
+
+  private dispatch(type: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  private log(level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>): void {
+    this.opts.log?.(level, msg, { node: this.nodeId.slice(0, 8), ...ctx });
+  }
+}

@@ -1,0 +1,21 @@
+/** Small helpers of the mesh. */
+
+/** A bounded set of recently seen keys (oldest evicted first). */
+export class SeenSet {
+  private readonly keys = new Set<string>();
+  constructor(private readonly capacity: number) {}
+
+  /** Adds `key`; false when it was already there. */
+  add(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    if (this.keys.size > this.capacity) this.keys.delete(this.keys.values().next().value as string);
+    return true;
+  }
+}
+
+/** 64 random bits as hex: session ids, not secrets. */
+export function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,283 @@
+/**
+ * PiNode: one π-node — identity, lifecycle (spec §3), mesh (spec §4) and the
+ * regeneration worker (spec §6) wired together. No DOM: usable headless.
+ *
+ * Events (all `CustomEvent`): `statechange` ({@link StateChange}), `peers`
+ * ({@link PeerInfo}[]), `topology`, `message` (`{from, body}`), `reject`
+ * (`{error, source, from?}` — an untrusted input that was dropped),
+ * `signaling` (`{url, connected}`).
+ */
+import type { LayerSpec } from './math/index.js';
+import { RegenWorker } from './compute/index.js';
+import type { Identity } from './crypto/index.js';
+import { loadOrCreateIdentity } from './crypto/index.js';
+import { KpcError } from './errors.js';
+import type { LinkFactory } from './mesh/link.js';
+import { Mesh } from './mesh/mesh.js';
+import type { SignalingChannel } from './mesh/signaling.js';
+import type { PeerInfo, TopologySnapshot } from './mesh/types.js';
+import { WebRtcLinkFactory } from './mesh/webrtc-link.js';
+import { StateMachine, type NodeState, type StateChange } from './state/machine.js';
+
+/** Options of {@link PiNode}. */
+export interface PiNodeOptions {
+  /** Cluster name; nodes of different clusters never link. */
+  clusterId: string;
+  /** Signaling URLs (`ws:`, `wss:`, `local:<name>`), as an array or comma-separated. */
+  signaling: readonly string[] | string;
+  /** A ready identity; otherwise one is loaded from (or created in) IndexedDB. */
+  identity?: Identity;
+  /** IndexedDB slot of the identity, so several nodes of one page differ. Default `'default'`. */
+  identitySlot?: string;
+  /** ICE servers for WebRTC. Default `[]` (loopback/LAN); add STUN/TURN for the internet. */
+  iceServers?: RTCIceServer[];
+  /** Links to keep, where the cluster has that many others. Default 3 (spec §4.1). */
+  minPeers?: number;
+  /** Links to accept at most. Default 8. */
+  maxPeers?: number;
+  /** Heartbeat interval, ms. Default 5000 (spec §4.1). */
+  heartbeatMs?: number;
+  /** How long a node listens for others before it concludes it is alone, ms. Default 1000. */
+  discoveryWindowMs?: number;
+  /** How long CONNECTING may last before the node settles for what it has, ms. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Replaces WebRTC (the simulator passes an in-memory factory). */
+  links?: LinkFactory;
+  /** Replaces the signaling channel constructor (simulator, tests). */
+  createSignaling?: (url: string) => SignalingChannel;
+  /** Diagnostic log sink. Default: nothing. */
+  log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
+}
+
+/** Splits a comma-separated signaling attribute into URLs. */
+export function parseSignalingList(value: readonly string[] | string): string[] {
+  const list = typeof value === 'string' ? value.split(',') : [...value];
+  return list.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** A π-node. Create, `start()`, listen to events, `stop()`. */
+export class PiNode extends EventTarget {
+  /** The options the node was created with. */
+  readonly options: Readonly<PiNodeOptions>;
+  private machine = new StateMachine();
+  private mesh: Mesh | null = null;
+  private identityValue: Identity | null = null;
+  private worker: RegenWorker | null = null;
+  private discoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private starting: Promise<void> | null = null;
+  private readonly changes: StateChange[] = [];
+
+  constructor(options: PiNodeOptions) {
+    super();
+    if (!options.clusterId) throw new KpcError('CONFIG_INVALID', 'clusterId is required');
+    if (parseSignalingList(options.signaling).length === 0) throw new KpcError('CONFIG_INVALID', 'at least one signaling URL is required');
+    this.options = Object.freeze({ ...options });
+    this.machine.addEventListener('statechange', this.forwardState);
+  }
+
+  /** Current lifecycle state (spec §3). */
+  get state(): NodeState {
+    return this.machine.state;
+  }
+
+  /** This node's id, once BOOTSTRAP has loaded the identity. */
+  get nodeId(): string | undefined {
+    return this.identityValue?.nodeId;
+  }
+
+  /** Every transition since construction, oldest first (across restarts). */
+  get history(): readonly StateChange[] {
+    return this.changes;
+  }
+
+  /** Open links. */
+  get peers(): PeerInfo[] {
+    return this.mesh?.peers ?? [];
+  }
+
+  /** The cluster as this node sees it. */
+  topology(): TopologySnapshot {
+    return this.mesh?.topology() ?? { nodes: this.nodeId ? [{ nodeId: this.nodeId, state: this.state }] : [], links: [] };
+  }
+
+  /** Live data-channel settings of the link to `nodeId` (spec §4.2). */
+  channelInfo(nodeId: string) {
+    return this.mesh?.channelInfo(nodeId) ?? null;
+  }
+
+  /**
+   * Boots the node: loads its identity, joins the signaling servers and forms links.
+   * Resolves once DISCOVERING has begun; watch `statechange` (or {@link whenState}) for READY.
+   * Calling it again after {@link stop} starts a new lifecycle from BOOTSTRAP.
+   */
+  start(): Promise<void> {
+    if (this.starting) return this.starting;
+    this.starting = this.boot().catch((err) => {
+      this.starting = null;
+      throw err instanceof KpcError ? err : new KpcError('NODE_START_FAILED', String(err));
+    });
+    return this.starting;
+  }
+
+  /** Resolves when the node is in `state` (immediately if it already is). */
+  whenState(state: NodeState): Promise<void> {
+    if (this.state === state) return Promise.resolve();
+    return new Promise((resolve) => {
+      const on = () => {
+        if (this.state !== state) return;
+        this.removeEventListener('statechange', on);
+        resolve();
+      };
+      this.addEventListener('statechange', on);
+    });
+  }
+
+  /** Sends application bytes to one peer. */
+  send(nodeId: string, bytes: Uint8Array): void {
+    this.requireMesh().send(nodeId, bytes);
+  }
+
+  /** Sends application bytes to every peer; returns how many links took it. */
+  broadcast(bytes: Uint8Array): number {
+    return this.requireMesh().broadcast(bytes);
+  }
+
+  /** Regenerates a layer's weights (spec §6) in the node's Web Worker. */
+  regenerateLayer(spec: LayerSpec): Promise<Float32Array> {
+    this.worker ??= new RegenWorker();
+    return this.worker.generateLayer(spec);
+  }
+
+  /** Leaves the mesh and ends in OFFLINE by the shortest path spec §3 allows. */
+  async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    this.starting = null;
+    clearTimeout(this.discoveryTimer);
+    clearTimeout(this.connectTimer);
+    this.mesh?.stop('node stopped');
+    this.mesh = null;
+    this.worker?.terminate();
+    this.worker = null;
+    const path: Partial<Record<NodeState, NodeState[]>> = {
+      BOOTSTRAP: ['DISCOVERING', 'OFFLINE'],
+      DISCOVERING: ['OFFLINE'],
+      CONNECTING: ['DEGRADED', 'OFFLINE'],
+      SYNCING: ['RECOVERING', 'OFFLINE'],
+      READY: ['OFFLINE'],
+      DEGRADED: ['OFFLINE'],
+      RECOVERING: ['OFFLINE'],
+    };
+    for (const to of path[this.state] ?? []) this.machine.transition(to, 'stop() called');
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async boot(): Promise<void> {
+    if (this.state !== 'BOOTSTRAP') this.resetMachine();
+    const identity =
+      this.options.identity ?? (await loadOrCreateIdentity({ slot: this.options.identitySlot ?? 'default' }));
+    this.identityValue = identity;
+    const mesh = new Mesh({
+      identity,
+      clusterId: this.options.clusterId,
+      signaling: parseSignalingList(this.options.signaling),
+      links: this.options.links ?? new WebRtcLinkFactory({ iceServers: this.options.iceServers }),
+      getState: () => this.state,
+      minPeers: this.options.minPeers,
+      maxPeers: this.options.maxPeers,
+      heartbeatMs: this.options.heartbeatMs,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      log: this.options.log,
+      createSignaling: this.options.createSignaling,
+    });
+    this.mesh = mesh;
+    for (const type of ['peers', 'topology', 'message', 'reject', 'signaling', 'peer-open', 'peer-close']) {
+      mesh.addEventListener(type, (ev) => {
+        this.dispatchEvent(new CustomEvent(type, { detail: (ev as CustomEvent).detail }));
+        this.evaluate();
+      });
+    }
+    mesh.addEventListener('signaling', (ev) => {
+      if ((ev as CustomEvent<{ connected: boolean }>).detail.connected) this.startDiscoveryWindow();
+    });
+    this.machine.transition('DISCOVERING', 'identity loaded');
+    mesh.start();
+  }
+
+  private resetMachine(): void {
+    this.machine = new StateMachine();
+    this.machine.addEventListener('statechange', this.forwardState);
+  }
+
+  private readonly forwardState = (ev: Event): void => {
+    const change = (ev as CustomEvent<StateChange>).detail;
+    this.changes.push(change);
+    this.mesh?.notifyStateChanged();
+    this.dispatchEvent(new CustomEvent<StateChange>('statechange', { detail: change }));
+  };
+
+  private startDiscoveryWindow(): void {
+    if (this.state !== 'DISCOVERING' || this.discoveryTimer !== undefined) return;
+    const windowMs = this.options.discoveryWindowMs ?? 1_000;
+    this.discoveryTimer = setTimeout(() => {
+      if (this.state !== 'DISCOVERING' || !this.mesh) return;
+      if (this.mesh.knownOthers === 0) {
+        // Alone in the cluster: a cluster of one is a working cluster.
+        this.machine.transition('CONNECTING', 'no other node found');
+        this.machine.transition('SYNCING', 'nothing to connect to');
+        this.machine.transition('READY', 'alone in the cluster');
+      }
+    }, windowMs);
+  }
+
+  /** Moves the lifecycle forward from what the mesh reports. */
+  private evaluate(): void {
+    const mesh = this.mesh;
+    if (!mesh) return;
+    const open = mesh.peers.length;
+    const required = mesh.requiredPeers;
+    switch (this.state) {
+      case 'DISCOVERING':
+        if (mesh.knownOthers > 0) {
+          this.machine.transition('CONNECTING', 'found other nodes');
+          this.connectTimer = setTimeout(() => this.connectTimedOut(), this.options.connectTimeoutMs ?? 10_000);
+          this.evaluate();
+        }
+        return;
+      case 'CONNECTING':
+        if (open > 0 && open >= required) this.enterSync(`${open} peer links open`);
+        return;
+      case 'READY':
+        if (open < required) this.machine.transition('DEGRADED', `only ${open} of ${required} peer links`);
+        return;
+      case 'DEGRADED':
+        if (open >= required && open > 0) {
+          this.machine.transition('RECOVERING', 'peer links back');
+          this.machine.transition('READY', `${open} peer links open`);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private connectTimedOut(): void {
+    if (this.state !== 'CONNECTING' || !this.mesh) return;
+    const open = this.mesh.peers.length;
+    if (open > 0) this.enterSync(`connect window over with ${open} peer links`);
+    else this.machine.transition('DEGRADED', 'no peer link opened');
+  }
+
+  private enterSync(cause: string): void {
+    clearTimeout(this.connectTimer);
+    this.machine.transition('SYNCING', cause);
+    // Cluster state sync (spec §5) arrives with the sync engine; until then there is nothing to fetch.
+    this.machine.transition('READY', 'state in sync');
+  }
+
+  private requireMesh(): Mesh {
+    if (!this.mesh) throw new KpcError('NODE_STOPPED', 'the node is not running');
+    return this.mesh;
+  }
+}
