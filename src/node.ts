@@ -10,7 +10,7 @@
 import type { LayerSpec } from './math/index.js';
 import { RegenWorker } from './compute/index.js';
 import type { Identity } from './crypto/index.js';
-import { loadOrCreateIdentity } from './crypto/index.js';
+import { claimIdentitySlot, loadOrCreateIdentity, type SlotClaim } from './crypto/index.js';
 import { KpcError } from './errors.js';
 import type { LinkFactory } from './mesh/link.js';
 import { Mesh } from './mesh/mesh.js';
@@ -27,7 +27,11 @@ export interface PiNodeOptions {
   signaling: readonly string[] | string;
   /** A ready identity; otherwise one is loaded from (or created in) IndexedDB. */
   identity?: Identity;
-  /** IndexedDB slot of the identity, so several nodes of one page differ. Default `'default'`. */
+  /**
+   * IndexedDB slot of the identity. Default `'default'`. A slot is held while its node
+   * runs; a node asking for a held slot (another tab, or a second node of this page)
+   * gets `slot-2`, `slot-3`, … so node ids never repeat in a cluster.
+   */
   identitySlot?: string;
   /** ICE servers for WebRTC. Default `[]` (loopback/LAN); add STUN/TURN for the internet. */
   iceServers?: RTCIceServer[];
@@ -63,6 +67,7 @@ export class PiNode extends EventTarget {
   private mesh: Mesh | null = null;
   private identityValue: Identity | null = null;
   private worker: RegenWorker | null = null;
+  private slotClaim: SlotClaim | null = null;
   private discoveryTimer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private starting: Promise<void> | null = null;
@@ -84,6 +89,11 @@ export class PiNode extends EventTarget {
   /** This node's id, once BOOTSTRAP has loaded the identity. */
   get nodeId(): string | undefined {
     return this.identityValue?.nodeId;
+  }
+
+  /** The identity slot this node holds while it runs (may be `slot-2`, … when the asked-for one was taken). */
+  get identitySlot(): string | undefined {
+    return this.slotClaim?.slot;
   }
 
   /** Every transition since construction, oldest first (across restarts). */
@@ -115,6 +125,8 @@ export class PiNode extends EventTarget {
     if (this.starting) return this.starting;
     this.starting = this.boot().catch((err) => {
       this.starting = null;
+      void this.slotClaim?.release();
+      this.slotClaim = null;
       throw err instanceof KpcError ? err : new KpcError('NODE_START_FAILED', String(err));
     });
     return this.starting;
@@ -155,10 +167,13 @@ export class PiNode extends EventTarget {
     this.starting = null;
     clearTimeout(this.discoveryTimer);
     clearTimeout(this.connectTimer);
-    this.mesh?.stop('node stopped');
+    const mesh = this.mesh;
     this.mesh = null;
+    await mesh?.stop('node stopped');
     this.worker?.terminate();
     this.worker = null;
+    await this.slotClaim?.release();
+    this.slotClaim = null;
     const path: Partial<Record<NodeState, NodeState[]>> = {
       BOOTSTRAP: ['DISCOVERING', 'OFFLINE'],
       DISCOVERING: ['OFFLINE'],
@@ -175,8 +190,12 @@ export class PiNode extends EventTarget {
 
   private async boot(): Promise<void> {
     if (this.state !== 'BOOTSTRAP') this.resetMachine();
-    const identity =
-      this.options.identity ?? (await loadOrCreateIdentity({ slot: this.options.identitySlot ?? 'default' }));
+    let identity = this.options.identity;
+    if (!identity) {
+      // Two tabs asking for one slot would be one node id twice: the second gets `slot-2`.
+      this.slotClaim = await claimIdentitySlot(this.options.identitySlot ?? 'default');
+      identity = await loadOrCreateIdentity({ slot: this.slotClaim.slot });
+    }
     this.identityValue = identity;
     const mesh = new Mesh({
       identity,

@@ -26,3 +26,4 @@ export {
   type Identity,
 } from './identity.js';
 export { IDENTITY_STORE, deleteIdentity, loadOrCreateIdentity, type IdentityStoreOptions } from './identity-store.js';
+export { claimIdentitySlot, type SlotClaim } from './slot-lock.js';

@@ -20,6 +20,8 @@ export interface Link {
   readonly remoteId: string;
   /** True once messages can be sent. */
   readonly open: boolean;
+  /** Bytes queued on the channel and not yet handed to the network. */
+  readonly bufferedAmount: number;
   /** Feeds a signal received from the remote side (offer, answer, candidate). */
   signal(data: unknown): void;
   /** Sends one binary message; throws `MESH_CLOSED` when the link is not open. */

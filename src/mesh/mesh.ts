@@ -84,6 +84,8 @@ interface SessionSignal {
 }
 
 const DIRECT_REPLY_INTERVAL_MS = 2_000;
+/** Longest a stopping node waits for its goodbyes to leave. */
+const STOP_DRAIN_MS = 200;
 
 /** Discovery, links and heartbeats for one node. */
 export class Mesh extends EventTarget {
@@ -94,6 +96,8 @@ export class Mesh extends EventTarget {
   private readonly peersById = new Map<string, PeerEntry>();
   private readonly members = new Map<string, Member>();
   private readonly seen = new SeenSet(4096);
+  /** `peer:session` of every attempt we made or were offered: late signals of those are benign. */
+  private readonly sessions = new SeenSet(1024);
   private readonly clusterTopic: string;
   private readonly directTopic: string;
   private seq = 0;
@@ -144,9 +148,14 @@ export class Mesh extends EventTarget {
     this.scheduleAnnounce();
   }
 
-  /** Says goodbye to every peer, closes every link and leaves the signaling servers. */
-  stop(reason = 'stopped'): void {
+  /**
+   * Leaves the cluster cleanly: an OFFLINE announce through signaling and a GOODBYE on
+   * every link (so peers shrink their membership instead of waiting for silence),
+   * a short drain so those reach the wire, then every link and server is closed.
+   */
+  async stop(reason = 'stopped'): Promise<void> {
     if (!this.running) return;
+    this.publish(this.clusterTopic, { type: MessageType.ANNOUNCE, body: { clusterId: this.opts.clusterId, state: 'OFFLINE' } });
     for (const [id, p] of this.peersById) {
       if (p.link.open) this.sendTo(id, { type: MessageType.GOODBYE, body: { reason } });
     }
@@ -154,8 +163,19 @@ export class Mesh extends EventTarget {
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.announceTimer);
     clearTimeout(this.changeTimer);
+    await this.drain(STOP_DRAIN_MS);
     for (const id of [...this.peersById.keys()]) this.dropPeer(id, reason);
     this.channels.splice(0).forEach((c) => c.close());
+  }
+
+  /** Waits until every link has flushed its send buffer, or `maxMs` passed. */
+  private async drain(maxMs: number): Promise<void> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < maxMs && [...this.peersById.values()].some((p) => p.link.open && p.link.bufferedAmount > 0)) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // Buffered-amount zero means handed to SCTP, not delivered: give it one more beat.
+    if (this.peersById.size > 0) await new Promise((r) => setTimeout(r, 20));
   }
 
   // ---------------------------------------------------------------- queries
@@ -317,6 +337,12 @@ export class Mesh extends EventTarget {
   private onAnnounce(env: DecodedEnvelope, direct: boolean): void {
     const body = env.body as { clusterId: string; state: NodeState };
     if (body.clusterId !== this.opts.clusterId) throw new KpcError('MESH_WRONG_TOPIC', 'announce for another cluster', { clusterId: body.clusterId });
+    if (body.state === 'OFFLINE') {
+      // A clean leave announced through signaling: forget the member (its links close by themselves).
+      this.members.delete(env.fromId);
+      this.scheduleChange();
+      return;
+    }
     const now = Date.now();
     const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0 };
     member.state = body.state;
@@ -352,9 +378,13 @@ export class Mesh extends EventTarget {
       existing.link.signal(s.data);
       return;
     }
+    const sessionKey = `${env.fromId}:${s.session}`;
     if (!isOffer) {
+      // Candidates of an attempt abandoned by glare or timeout still trickle in: drop quietly.
+      if (this.sessions.has(sessionKey)) return;
       throw new KpcError('MESH_SIGNAL_UNKNOWN_PEER', 'signal for no connection attempt we know', { from: env.fromId });
     }
+    this.sessions.add(sessionKey);
     if (existing) {
       // Glare: both sides offered. The smaller id keeps its own offer; the other yields.
       if (existing.initiator && !existing.link.open && this.nodeId < env.fromId) return;
@@ -368,6 +398,7 @@ export class Mesh extends EventTarget {
   }
 
   private addPeer(remoteId: string, initiator: boolean, session: string): PeerEntry {
+    this.sessions.add(`${remoteId}:${session}`);
     const link = this.opts.links.create(remoteId, initiator);
     const now = Date.now();
     const entry: PeerEntry = { link, session, initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [] };
@@ -447,6 +478,8 @@ export class Mesh extends EventTarget {
         return;
       }
       case MessageType.GOODBYE:
+        // A clean leave: it is no longer a member, so the minimum shrinks with it.
+        this.members.delete(remoteId);
         this.dropPeer(remoteId, 'peer said goodbye');
         return;
       case MessageType.APP:

@@ -5,6 +5,11 @@ export class SeenSet {
   private readonly keys = new Set<string>();
   constructor(private readonly capacity: number) {}
 
+  /** Whether `key` is in the set. */
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
   /** Adds `key`; false when it was already there. */
   add(key: string): boolean {
     if (this.keys.has(key)) return false;

@@ -52,6 +52,10 @@ class WebRtcLink implements Link {
     return this.isOpen && !this.closed;
   }
 
+  get bufferedAmount(): number {
+    return this.peer.bufferSize;
+  }
+
   signal(data: unknown): void {
     if (this.closed) return;
     this.peer.signal(data as SimplePeer.SignalData);

@@ -139,6 +139,25 @@ describe('mesh over real WebRTC and a real signaling server', function () {
     expect(other.nodeId).to.not.equal(id);
   });
 
+  it('two nodes asking for one identity slot at once get distinct identities', async () => {
+    const slot = uniqueCluster('shared-slot');
+    const cluster = uniqueCluster();
+    const [a, b] = [0, 1].map(() => new PiNode({ clusterId: cluster, signaling, identitySlot: slot }));
+    running.push(a, b);
+    await Promise.all([a.start(), b.start()]);
+    expect(a.nodeId).to.not.equal(b.nodeId);
+    expect([a.identitySlot, b.identitySlot].sort()).to.deep.equal([slot, `${slot}-2`]);
+    await waitFor(() => a.state === 'READY' && b.state === 'READY' && a.peers.length === 1, 'the two linked');
+    // Once the holder of the asked-for slot lets go, a new node gets that identity back.
+    const holder = a.identitySlot === slot ? a : b;
+    const firstId = holder.nodeId;
+    await holder.stop();
+    const c = new PiNode({ clusterId: cluster, signaling, identitySlot: slot });
+    running.push(c);
+    await c.start();
+    expect(c.nodeId).to.equal(firstId);
+  });
+
   it('stop() and start() again begins a new lifecycle that reaches READY', async () => {
     const cluster = uniqueCluster();
     const [a, b] = [spawn(cluster), spawn(cluster)];

@@ -24,7 +24,10 @@ function reversedKeys(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(reversedKeys);
   if (x === null || typeof x !== 'object') return x;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(x).reverse()) out[k] = reversedKeys((x as Record<string, unknown>)[k]);
+  // defineProperty, not assignment: fast-check generates "__proto__" keys, and `out[k] =` would set the prototype.
+  for (const k of Object.keys(x).reverse()) {
+    Object.defineProperty(out, k, { value: reversedKeys((x as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 
