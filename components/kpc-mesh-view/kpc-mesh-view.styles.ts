@@ -1,0 +1,68 @@
+import { css } from 'lit';
+import { stateColorRules } from '../shared/state-colors.js';
+
+/** Styles of `<kpc-mesh-view>`. */
+export const styles = [
+  stateColorRules,
+  css`
+    :host {
+      display: inline-block;
+      box-sizing: border-box;
+      font-family: var(--kpc-font-family, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+      color: var(--kpc-color-text, inherit);
+    }
+
+    :host([hidden]) {
+      display: none;
+    }
+
+    [part='svg'] {
+      display: block;
+      max-width: 100%;
+      height: auto;
+      background: var(--kpc-mesh-background, transparent);
+      border: var(--kpc-mesh-border, 1px solid #e5e7eb);
+      border-radius: var(--kpc-mesh-radius, 0.5rem);
+      overflow: visible;
+    }
+
+    [part='link'] {
+      stroke: var(--kpc-mesh-link-color, #94a3b8);
+      stroke-width: var(--kpc-mesh-link-width, 1.5px);
+      stroke-linecap: round;
+    }
+
+    [part='node'] circle {
+      fill: var(--kpc-_state-color);
+      stroke: var(--kpc-mesh-node-stroke, #ffffff);
+      stroke-width: 2px;
+    }
+
+    [part='node'][data-local] circle {
+      stroke: var(--kpc-mesh-local-outline, #111827);
+      stroke-width: var(--kpc-mesh-local-outline-width, 3px);
+    }
+
+    [part='node'] text,
+    .empty {
+      fill: var(--kpc-mesh-label-color, currentColor);
+      font-family: var(--kpc-font-mono, ui-monospace, SFMono-Regular, Menlo, Consolas, monospace);
+      font-size: var(--kpc-mesh-label-size, 11px);
+      text-anchor: middle;
+      dominant-baseline: hanging;
+      pointer-events: none;
+      /* A halo keeps labels readable where links cross them. */
+      paint-order: stroke;
+      stroke: var(--kpc-mesh-label-halo, #ffffff);
+      stroke-width: 3px;
+      stroke-linejoin: round;
+    }
+
+    .empty {
+      font-family: inherit;
+      dominant-baseline: middle;
+      fill: var(--kpc-color-muted, #6b7280);
+      stroke: none;
+    }
+  `,
+];

@@ -1,0 +1,191 @@
+import { consume } from '@lit/context';
+import { LitElement, html, nothing, svg, type PropertyValues } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import type { ClusterRegistry } from '../../src/cluster.js';
+import type { TopologySnapshot } from '../../src/mesh/types.js';
+import { clusterContext, type ClusterContext } from '../context.js';
+import { toDisplayState } from '../shared/state-colors.js';
+import { styles } from './kpc-mesh-view.styles.js';
+
+const EMPTY: TopologySnapshot = Object.freeze({ nodes: [], links: [] });
+
+/** A point of the layout. */
+interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+/** "1 node, 3 links": the summary the SVG is labelled with. */
+export function summarizeTopology(t: TopologySnapshot): string {
+  const n = t.nodes.length;
+  const m = t.links.length;
+  return `${n} ${n === 1 ? 'node' : 'nodes'}, ${m} ${m === 1 ? 'link' : 'links'}`;
+}
+
+/**
+ * Positions `count` nodes evenly on a circle of `radius` around (`cx`, `cy`),
+ * the first at the top, clockwise. One node sits in the centre.
+ */
+export function circleLayout(count: number, cx: number, cy: number, radius: number): Point[] {
+  if (count === 1) return [{ x: cx, y: cy }];
+  return Array.from({ length: count }, (_, i) => {
+    const angle = -Math.PI / 2 + (2 * Math.PI * i) / count;
+    return { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle) };
+  });
+}
+
+/**
+ * A live drawing of the cluster graph as this page's nodes see it together:
+ * the merged topology of the registry of the enclosing `<kpc-cluster>` (or of
+ * the `registry` property). Nodes sit on a circle in node-id order, filled with
+ * their state's colour; this page's own nodes are outlined; lines are the open
+ * data-channel links. It redraws on every registry change.
+ *
+ * @summary SVG drawing of the cluster mesh, live.
+ *
+ * @csspart svg - The `<svg>` (role `img`, labelled "N nodes, M links").
+ * @csspart node - One `<g>` per node (`data-node-id`, `data-state`, `data-local` on this page's nodes) holding a circle and a label.
+ * @csspart link - One `<line>` per link (`data-a`, `data-b`: the node ids).
+ *
+ * @cssprop [--kpc-state-ready=#15803d] - Fill of READY nodes (and likewise `--kpc-state-bootstrap`, `-discovering`, `-connecting`, `-syncing`, `-degraded`, `-recovering`, `-offline`, `-unknown`).
+ * @cssprop [--kpc-mesh-background=transparent] - Background of the drawing.
+ * @cssprop [--kpc-mesh-border=1px solid #e5e7eb] - Border of the drawing.
+ * @cssprop [--kpc-mesh-radius=0.5rem] - Corner radius of the drawing.
+ * @cssprop [--kpc-mesh-link-color=#94a3b8] - Link colour.
+ * @cssprop [--kpc-mesh-link-width=1.5px] - Link width.
+ * @cssprop [--kpc-mesh-node-stroke=#ffffff] - Outline of other pages' nodes.
+ * @cssprop [--kpc-mesh-local-outline=#111827] - Outline of this page's nodes.
+ * @cssprop [--kpc-mesh-local-outline-width=3px] - Width of that outline.
+ * @cssprop [--kpc-mesh-label-color=currentColor] - Label colour.
+ * @cssprop [--kpc-mesh-label-size=11px] - Label font size.
+ * @cssprop [--kpc-mesh-label-halo=#ffffff] - Halo around labels (set it to the background colour).
+ */
+@customElement('kpc-mesh-view')
+export class KpcMeshView extends LitElement {
+  static override styles = styles;
+
+  /** Width of the drawing in CSS pixels (it shrinks to fit its container). */
+  @property({ type: Number })
+  width = 320;
+
+  /** Height of the drawing in CSS pixels. */
+  @property({ type: Number })
+  height = 320;
+
+  /**
+   * The registry to draw. Default: the one of the enclosing `<kpc-cluster>`. Set
+   * it to draw a headless `ClusterRegistry`, or another cluster's.
+   */
+  @property({ attribute: false })
+  registry?: ClusterRegistry;
+
+  @consume({ context: clusterContext, subscribe: true })
+  @state()
+  private cluster?: ClusterContext;
+
+  @state() private snapshot: TopologySnapshot = EMPTY;
+  @state() private localIds: ReadonlySet<string> = new Set();
+
+  private watched: ClusterRegistry | null = null;
+  private readonly onChange = (): void => this.refresh();
+
+  /** The topology drawn now (nodes in id order). */
+  get topology(): TopologySnapshot {
+    return this.snapshot;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.watch();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.unwatch();
+  }
+
+  protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('registry') || changed.has('cluster')) this.watch();
+  }
+
+  protected override render() {
+    const w = Math.max(40, this.width || 0);
+    const h = Math.max(40, this.height || 0);
+    const nodes = [...this.snapshot.nodes].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+    const n = nodes.length;
+    const summary = summarizeTopology(this.snapshot);
+    const nodeR = Math.max(5, Math.min(16, (Math.min(w, h) / 2) * Math.sin(Math.PI / Math.max(n, 3)) * 0.45));
+    // Leave room for the labels (below each node, ~8 monospace characters wide).
+    const ring = Math.max(0, Math.min(w / 2 - Math.max(nodeR, 30) - 2, h / 2 - nodeR - 18));
+    const points = circleLayout(n, w / 2, h / 2 - 6, ring);
+    const at = new Map(nodes.map((node, i) => [node.nodeId, points[i]]));
+    const links = this.snapshot.links.filter((l) => at.has(l.a) && at.has(l.b));
+
+    return html`
+      <svg part="svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width=${w} height=${h}
+        role="img" aria-label=${summary}>
+        <title>${summary}</title>
+        <g class="links">
+          ${repeat(
+            links,
+            (l) => `${l.a}|${l.b}`,
+            (l) => {
+              const a = at.get(l.a)!;
+              const b = at.get(l.b)!;
+              return svg`<line part="link" data-a=${l.a} data-b=${l.b} x1=${a.x} y1=${a.y} x2=${b.x} y2=${b.y}></line>`;
+            },
+          )}
+        </g>
+        <g class="nodes">
+          ${repeat(
+            nodes,
+            (node) => node.nodeId,
+            (node) => {
+              const p = at.get(node.nodeId)!;
+              const local = this.localIds.has(node.nodeId);
+              const state = toDisplayState(node.state);
+              return svg`
+                <g part="node" data-node-id=${node.nodeId} data-state=${state} ?data-local=${local}
+                  transform="translate(${p.x} ${p.y})">
+                  <title>${node.nodeId} — ${state}${local ? ' (this page)' : ''}</title>
+                  <circle r=${nodeR}></circle>
+                  <text y=${nodeR + 4}>${node.nodeId.slice(0, 8)}</text>
+                </g>`;
+            },
+          )}
+        </g>
+        ${n === 0 ? svg`<text class="empty" x=${w / 2} y=${h / 2}>no nodes yet</text>` : nothing}
+      </svg>
+    `;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Follows the registry to draw (own property first, then the context's). */
+  private watch(): void {
+    const target = this.isConnected ? (this.registry ?? this.cluster?.registry ?? null) : null;
+    if (target === this.watched) return;
+    this.unwatch();
+    this.watched = target;
+    target?.addEventListener('change', this.onChange);
+    this.refresh();
+  }
+
+  private unwatch(): void {
+    this.watched?.removeEventListener('change', this.onChange);
+    this.watched = null;
+  }
+
+  private refresh(): void {
+    const registry = this.watched;
+    this.snapshot = registry ? registry.topology() : EMPTY;
+    this.localIds = new Set(registry ? registry.nodes.map((n) => n.nodeId).filter((id): id is string => !!id) : []);
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'kpc-mesh-view': KpcMeshView;
+  }
+}
