@@ -1,0 +1,15 @@
+/** Browser entry of `npm run bench`: runs every benchmark and hands the figures to the runner. */
+import { runMeshBench } from './mesh.bench.js';
+import { runRegenBench } from './regen.bench.js';
+import type { BenchResults } from './types.js';
+
+declare global {
+  interface Window {
+    kpcBench: (signaling: string) => Promise<BenchResults>;
+  }
+}
+
+window.kpcBench = async (signaling: string) => ({
+  ...(await runRegenBench()),
+  ...(await runMeshBench(signaling)),
+});

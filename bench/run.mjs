@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// `npm run bench`: measures in real Chromium, prints a table, writes bench/results.json.
+import * as esbuild from 'esbuild';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+import { startSignalingServer } from '../server/signaling-server.mjs';
+import { chromiumArgs, chromiumPath } from '../scripts/chromium.mjs';
+import { startStaticServer } from '../scripts/static-server.mjs';
+import { WORKER_MODULE_ID, workerSourceModule } from '../scripts/worker-source.mjs';
+
+/** @param {string} p */
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const out = here('./.tmp');
+
+await mkdir(out, { recursive: true });
+await esbuild.build({
+  entryPoints: [here('./browser.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
+  outfile: `${out}/bench.js`, conditions: ['browser'], mainFields: ['browser', 'module', 'main'],
+  define: { global: 'globalThis', 'process.env.NODE_DEBUG': 'false' }, inject: [here('../scripts/process-shim.js')],
+  logLevel: 'warning',
+  plugins: [{
+    name: 'kpc-regen-worker',
+    setup(b) {
+      b.onResolve({ filter: /^virtual:kpc-regen-worker$/ }, () => ({ path: WORKER_MODULE_ID, namespace: 'kpc' }));
+      b.onLoad({ filter: /.*/, namespace: 'kpc' }, async () => ({ contents: await workerSourceModule(), loader: 'js' }));
+    },
+  }],
+});
+await writeFile(`${out}/index.html`, '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>kpc bench</title><script type="module" src="bench.js"></script>');
+
+const signal = await startSignalingServer({ host: '127.0.0.1', port: 0, log: () => {} });
+const web = await startStaticServer({ root: out });
+const browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs() });
+let results;
+let version = '';
+try {
+  version = await browser.version();
+  const page = await browser.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  await page.goto(`${web.url}/index.html`);
+  await page.waitForFunction(() => typeof window.kpcBench === 'function');
+  results = await page.evaluate((url) => window.kpcBench(url), signal.url);
+} finally {
+  await browser.close();
+  await Promise.all([signal.close(), web.close()]);
+}
+
+/** @param {number} v @param {number | undefined} limit */
+const verdict = (v, limit) => (limit === undefined ? '' : v < limit ? 'yes' : 'NO');
+const rows = Object.entries(results).map(([name, r]) => ({
+  name, value: r.value, unit: r.unit,
+  spec: r.spec ?? '', 'within spec': verdict(r.value, r.spec),
+  goal: r.goal ?? '', 'within goal': verdict(r.value, r.goal),
+}));
+console.table(rows);
+await writeFile(here('./results.json'), JSON.stringify(results, null, 2) + '\n');
+console.log(`wrote bench/results.json (${version}, ${process.platform}/${process.arch})`);

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Smoke test of what `npm start` serves: the built single-file bundle in demo/index.html
+// forms a four-node mesh in real Chromium. Run after `npm run build` (CI does).
+import puppeteer from 'puppeteer-core';
+import { startSignalingServer } from '../server/signaling-server.mjs';
+import { chromiumArgs, chromiumPath } from './chromium.mjs';
+import { startStaticServer } from './static-server.mjs';
+
+const signal = await startSignalingServer({ host: '127.0.0.1', port: 0, log: false });
+const web = await startStaticServer({ root: '.' });
+const browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs() });
+let ok = false;
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${web.url}/demo/?signaling=${encodeURIComponent(signal.url)}`);
+  await page.waitForFunction(
+    () => {
+      const nodes = [...document.querySelectorAll('kpc-node')];
+      const view = document.querySelector('kpc-mesh-view');
+      return nodes.length === 4 &&
+        nodes.every((n) => n.state === 'READY' && n.peers.length === 3) &&
+        view?.shadowRoot?.querySelectorAll('[part=link]').length === 6;
+    },
+    { timeout: 30_000, polling: 50 },
+  );
+  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+  ok = true;
+  console.log('demo smoke: 4 nodes READY with 3 peers each, 6 links drawn');
+  console.log('demo: 1 passed, 0 failed');
+} catch (err) {
+  console.error(`demo smoke failed: ${err instanceof Error ? err.message : err}`);
+} finally {
+  await browser.close();
+  await Promise.all([signal.close(), web.close()]);
+}
+process.exit(ok ? 0 : 1);
