@@ -12,8 +12,9 @@ const browser = await puppeteer.launch({ executablePath: chromiumPath(), headles
 let ok = false;
 try {
   const page = await browser.newPage();
+  /** @type {string[]} */
   const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('pageerror', (e) => errors.push(String(/** @type {Error} */ (e).message ?? e)));
   await page.goto(`${web.url}/demo/?signaling=${encodeURIComponent(signal.url)}`);
   await page.waitForFunction(
     () => {
