@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench`: measures in real Chromium, prints a table, writes bench/results.json.
 import * as esbuild from 'esbuild';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { startSignalingServer } from '../server/signaling-server.mjs';
@@ -44,6 +46,15 @@ try {
 } finally {
   await browser.close();
   await Promise.all([signal.close(), web.close()]);
+}
+
+// What a page downloads for the one script tag (built by `npm run build`).
+const cdn = here('../dist/cdn/kpc.js');
+if (existsSync(cdn)) {
+  const kb = gzipSync(await readFile(cdn), { level: 9 }).length / 1024;
+  results.bundle_cdn_gzip_kb = { value: Math.round(kb * 10) / 10, unit: 'KiB' };
+} else {
+  console.warn('dist/cdn/kpc.js not built: run `npm run build` first to measure the bundle size');
 }
 
 /** @param {number} v @param {number | undefined} limit */

@@ -320,12 +320,8 @@ export function generateLayer(spec: LayerSpec, out?: Float32Array): Float32Array
 
 // ---------------------------------------------------------------- straightforward paths
 
-/**
- * The same definition evaluated element by element with the exact functions: what the
- * fast path is checked against. Agrees with {@link generateLayer} to float32 rounding
- * (not bit for bit: the recurrences round differently).
- */
-export function generateLayerReference(spec: LayerSpec): Float32Array {
+/** Element-by-element evaluation of the definition with a given `f(x, c)`. */
+function generateWith(spec: LayerSpec, f: (x: number, c: number) => number): Float32Array {
   const { seed, layer, tensor, rows, cols } = checkLayerSpec(spec);
   const dst = new Float32Array(rows * cols);
   const buf = new Float64Array(cols);
@@ -338,7 +334,7 @@ export function generateLayerReference(spec: LayerSpec): Float32Array {
         seg++;
       }
       if (i === 0) x0 = segmentOrigin(hashPosition(seed, layer, tensor, r, seg));
-      const w = regenerationFunction(x0 + i * X_STEP, ROTATING_CONSTANTS[j % 3]);
+      const w = f(x0 + i * X_STEP, ROTATING_CONSTANTS[j % 3]);
       buf[j] = w;
       sumSq += w * w;
     }
@@ -348,27 +344,18 @@ export function generateLayerReference(spec: LayerSpec): Float32Array {
 }
 
 /**
+ * The same definition evaluated element by element with the exact functions: what the
+ * fast path is checked against. Agrees with {@link generateLayer} to float32 rounding
+ * (not bit for bit: the recurrences round differently).
+ */
+export function generateLayerReference(spec: LayerSpec): Float32Array {
+  return generateWith(spec, regenerationFunction);
+}
+
+/**
  * The same definition with `Math.sin/cos/tanh`: a benchmark baseline only. Its last bits
  * may differ between engines, so it must never feed a checksum.
  */
 export function generateLayerBuiltin(spec: LayerSpec): Float32Array {
-  const { seed, layer, tensor, rows, cols } = checkLayerSpec(spec);
-  const dst = new Float32Array(rows * cols);
-  const buf = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    let sumSq = 0;
-    let x0 = 0;
-    for (let j = 0, seg = 0, i = 0; j < cols; j++, i++) {
-      if (i === SEGMENT_LENGTH) {
-        i = 0;
-        seg++;
-      }
-      if (i === 0) x0 = segmentOrigin(hashPosition(seed, layer, tensor, r, seg));
-      const w = regenerationFunctionBuiltin(x0 + i * X_STEP, ROTATING_CONSTANTS[j % 3]);
-      buf[j] = w;
-      sumSq += w * w;
-    }
-    writeNormalized(buf, cols, sumSq, dst, r * cols);
-  }
-  return dst;
+  return generateWith(spec, regenerationFunctionBuiltin);
 }

@@ -1,27 +1,15 @@
 /** Helpers of the element tests: fixtures, conditions (never clocks), shadow DOM queries. */
 import { render, type TemplateResult } from 'lit';
 import type { KpcNode } from '../../components/index.js';
+import { waitFor as waitForCondition } from '../helpers/wait.js';
 
 /**
- * Resolves once `cond()` holds (polled every 20 ms; a throwing `cond` counts as
- * false); rejects after `ms` with `label` so a failure says what never happened.
+ * Resolves once `cond()` holds (a throwing `cond` counts as false); rejects after `ms`
+ * with `label`, so a failure says what never happened. Element tests pass the time
+ * budget first; the shared helper takes the label first.
  */
 export function waitFor(cond: () => boolean, ms = 20_000, label = cond.toString()): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const tick = () => {
-      let ok = false;
-      try {
-        ok = cond();
-      } catch {
-        ok = false;
-      }
-      if (ok) return resolve();
-      if (performance.now() - t0 > ms) return reject(new Error(`timed out waiting for: ${label}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
+  return waitForCondition(cond, label, ms);
 }
 
 /** Resolves with the next `type` event on `target`; rejects after `ms`. */
