@@ -13,3 +13,4 @@ export * from './compute/index.js';
 export * from './mesh/index.js';
 export * from './node.js';
 export * from './cluster.js';
+export * from './runtime.js';

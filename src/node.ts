@@ -18,6 +18,7 @@ import type { SignalingChannel } from './mesh/signaling.js';
 import type { PeerInfo, TopologySnapshot } from './mesh/types.js';
 import { WebRtcLinkFactory } from './mesh/webrtc-link.js';
 import { StateMachine, type NodeState, type StateChange } from './state/machine.js';
+import { systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
 
 /** Options of {@link PiNode}. */
 export interface PiNodeOptions {
@@ -49,6 +50,8 @@ export interface PiNodeOptions {
   links?: LinkFactory;
   /** Replaces the signaling channel constructor (simulator, tests). */
   createSignaling?: (url: string) => SignalingChannel;
+  /** Clock, timers and randomness; the simulator passes a virtual one. Default: the system's. */
+  runtime?: Runtime;
   /** Diagnostic log sink. Default: nothing. */
   log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
 }
@@ -63,13 +66,14 @@ export function parseSignalingList(value: readonly string[] | string): string[] 
 export class PiNode extends EventTarget {
   /** The options the node was created with. */
   readonly options: Readonly<PiNodeOptions>;
-  private machine = new StateMachine();
+  private machine: StateMachine;
   private mesh: Mesh | null = null;
   private identityValue: Identity | null = null;
   private worker: RegenWorker | null = null;
   private slotClaim: SlotClaim | null = null;
-  private discoveryTimer: ReturnType<typeof setTimeout> | undefined;
-  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private discoveryTimer: TimerHandle | undefined;
+  private connectTimer: TimerHandle | undefined;
+  private readonly rt: Runtime;
   private starting: Promise<void> | null = null;
   private readonly changes: StateChange[] = [];
 
@@ -78,6 +82,8 @@ export class PiNode extends EventTarget {
     if (!options.clusterId) throw new KpcError('CONFIG_INVALID', 'clusterId is required');
     if (parseSignalingList(options.signaling).length === 0) throw new KpcError('CONFIG_INVALID', 'at least one signaling URL is required');
     this.options = Object.freeze({ ...options });
+    this.rt = options.runtime ?? systemRuntime;
+    this.machine = new StateMachine({ now: () => this.rt.now() });
     this.machine.addEventListener('statechange', this.forwardState);
   }
 
@@ -165,8 +171,8 @@ export class PiNode extends EventTarget {
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
     this.starting = null;
-    clearTimeout(this.discoveryTimer);
-    clearTimeout(this.connectTimer);
+    this.rt.clearTimeout(this.discoveryTimer);
+    this.rt.clearTimeout(this.connectTimer);
     const mesh = this.mesh;
     this.mesh = null;
     await mesh?.stop('node stopped');
@@ -209,6 +215,7 @@ export class PiNode extends EventTarget {
       connectTimeoutMs: this.options.connectTimeoutMs,
       log: this.options.log,
       createSignaling: this.options.createSignaling,
+      runtime: this.rt,
     });
     this.mesh = mesh;
     for (const type of ['peers', 'topology', 'message', 'reject', 'signaling', 'peer-open', 'peer-close']) {
@@ -225,7 +232,7 @@ export class PiNode extends EventTarget {
   }
 
   private resetMachine(): void {
-    this.machine = new StateMachine();
+    this.machine = new StateMachine({ now: () => this.rt.now() });
     this.machine.addEventListener('statechange', this.forwardState);
   }
 
@@ -239,7 +246,7 @@ export class PiNode extends EventTarget {
   private startDiscoveryWindow(): void {
     if (this.state !== 'DISCOVERING' || this.discoveryTimer !== undefined) return;
     const windowMs = this.options.discoveryWindowMs ?? 1_000;
-    this.discoveryTimer = setTimeout(() => {
+    this.discoveryTimer = this.rt.setTimeout(() => {
       if (this.state !== 'DISCOVERING' || !this.mesh) return;
       if (this.mesh.knownOthers === 0) {
         // Alone in the cluster: a cluster of one is a working cluster.
@@ -260,7 +267,7 @@ export class PiNode extends EventTarget {
       case 'DISCOVERING':
         if (mesh.knownOthers > 0) {
           this.machine.transition('CONNECTING', 'found other nodes');
-          this.connectTimer = setTimeout(() => this.connectTimedOut(), this.options.connectTimeoutMs ?? 10_000);
+          this.connectTimer = this.rt.setTimeout(() => this.connectTimedOut(), this.options.connectTimeoutMs ?? 10_000);
           this.evaluate();
         }
         return;
@@ -289,7 +296,7 @@ export class PiNode extends EventTarget {
   }
 
   private enterSync(cause: string): void {
-    clearTimeout(this.connectTimer);
+    this.rt.clearTimeout(this.connectTimer);
     this.machine.transition('SYNCING', cause);
     // Cluster state sync (spec §5) arrives with the sync engine; until then there is nothing to fetch.
     this.machine.transition('READY', 'state in sync');

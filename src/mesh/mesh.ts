@@ -30,7 +30,8 @@ import type { NodeState } from '../state/machine.js';
 import type { Link, LinkFactory } from './link.js';
 import { createSignaling, type SignalingChannel, type SignalingDelivery } from './signaling.js';
 import type { PeerInfo, TopologyLink, TopologyNode, TopologySnapshot } from './types.js';
-import { SeenSet, randomId } from './util.js';
+import { SeenSet } from './util.js';
+import { randomHex64, sleep, systemRuntime, type Runtime, type TimerHandle } from '../runtime.js';
 
 /** Options of {@link Mesh}. */
 export interface MeshOptions {
@@ -54,6 +55,8 @@ export interface MeshOptions {
   log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
   /** Injectable signaling constructor (the simulator passes in-memory channels). */
   createSignaling?: (url: string) => SignalingChannel;
+  /** Clock, timers and randomness; virtual in the simulator. Default: the system's. */
+  runtime?: Runtime;
 }
 
 interface PeerEntry {
@@ -68,7 +71,7 @@ interface PeerEntry {
   rttMs?: number;
   pingNonce?: number;
   pingSentAt?: number;
-  connectTimer?: ReturnType<typeof setTimeout>;
+  connectTimer?: TimerHandle;
 }
 
 interface Member {
@@ -91,7 +94,7 @@ const STOP_DRAIN_MS = 200;
 export class Mesh extends EventTarget {
   /** Node id of this node. */
   readonly nodeId: string;
-  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling'>> & Pick<MeshOptions, 'log'>;
+  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime'>> & Pick<MeshOptions, 'log'>;
   private readonly channels: SignalingChannel[] = [];
   private readonly peersById = new Map<string, PeerEntry>();
   private readonly members = new Map<string, Member>();
@@ -101,15 +104,17 @@ export class Mesh extends EventTarget {
   private readonly clusterTopic: string;
   private readonly directTopic: string;
   private seq = 0;
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-  private announceTimer: ReturnType<typeof setTimeout> | undefined;
-  private changeTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private announceTimer: TimerHandle | undefined;
+  private changeTimer: TimerHandle | undefined;
+  private readonly rt: Runtime;
   private running = false;
   private readonly makeSignaling: (url: string) => SignalingChannel;
 
   constructor(options: MeshOptions) {
     super();
     this.nodeId = options.identity.nodeId;
+    this.rt = options.runtime ?? systemRuntime;
     this.opts = {
       identity: options.identity,
       clusterId: options.clusterId,
@@ -144,7 +149,7 @@ export class Mesh extends EventTarget {
       ch.subscribe([this.clusterTopic, this.directTopic]);
       this.channels.push(ch);
     }
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
+    this.heartbeatTimer = this.rt.setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
     this.scheduleAnnounce();
   }
 
@@ -160,9 +165,9 @@ export class Mesh extends EventTarget {
       if (p.link.open) this.sendTo(id, { type: MessageType.GOODBYE, body: { reason } });
     }
     this.running = false;
-    clearInterval(this.heartbeatTimer);
-    clearTimeout(this.announceTimer);
-    clearTimeout(this.changeTimer);
+    this.rt.clearTimeout(this.heartbeatTimer);
+    this.rt.clearTimeout(this.announceTimer);
+    this.rt.clearTimeout(this.changeTimer);
     await this.drain(STOP_DRAIN_MS);
     for (const id of [...this.peersById.keys()]) this.dropPeer(id, reason);
     this.channels.splice(0).forEach((c) => c.close());
@@ -170,12 +175,12 @@ export class Mesh extends EventTarget {
 
   /** Waits until every link has flushed its send buffer, or `maxMs` passed. */
   private async drain(maxMs: number): Promise<void> {
-    const t0 = Date.now();
-    while (Date.now() - t0 < maxMs && [...this.peersById.values()].some((p) => p.link.open && p.link.bufferedAmount > 0)) {
-      await new Promise((r) => setTimeout(r, 5));
+    const t0 = this.rt.now();
+    while (this.rt.now() - t0 < maxMs && [...this.peersById.values()].some((p) => p.link.open && p.link.bufferedAmount > 0)) {
+      await sleep(this.rt, 5);
     }
     // Buffered-amount zero means handed to SCTP, not delivered: give it one more beat.
-    if (this.peersById.size > 0) await new Promise((r) => setTimeout(r, 20));
+    if (this.peersById.size > 0) await sleep(this.rt, 20);
   }
 
   // ---------------------------------------------------------------- queries
@@ -262,7 +267,7 @@ export class Mesh extends EventTarget {
 
   private nextEnvelope(msg: OutgoingMessage): Uint8Array {
     this.seq = (this.seq + 1) >>> 0;
-    return encodeEnvelope(this.opts.identity, { ...msg, seq: this.seq, timestamp: Date.now() } as never);
+    return encodeEnvelope(this.opts.identity, { ...msg, seq: this.seq, timestamp: Math.max(0, Math.floor(this.rt.now())) } as never);
   }
 
   private sendTo(nodeId: string, msg: OutgoingMessage): void {
@@ -289,20 +294,20 @@ export class Mesh extends EventTarget {
   }
 
   private scheduleAnnounce(): void {
-    clearTimeout(this.announceTimer);
+    this.rt.clearTimeout(this.announceTimer);
     if (!this.running) return;
     // Below the target, announce every heartbeat so newcomers find us fast; otherwise rarely.
     const open = this.peers.length;
     const period = open < Math.max(this.opts.minPeers, 1) ? this.opts.heartbeatMs : this.opts.heartbeatMs * 6;
-    this.announceTimer = setTimeout(() => {
+    this.announceTimer = this.rt.setTimeout(() => {
       this.announce();
       this.expireMembers();
       this.scheduleAnnounce();
-    }, period * (0.8 + Math.random() * 0.4));
+    }, period * (0.8 + this.rt.random() * 0.4));
   }
 
   private expireMembers(): void {
-    const horizon = Date.now() - this.opts.heartbeatMs * 18;
+    const horizon = this.rt.now() - this.opts.heartbeatMs * 18;
     for (const [id, m] of this.members) {
       if (m.lastSeen < horizon && !this.peersById.has(id)) this.members.delete(id);
     }
@@ -343,7 +348,7 @@ export class Mesh extends EventTarget {
       this.scheduleChange();
       return;
     }
-    const now = Date.now();
+    const now = this.rt.now();
     const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0 };
     member.state = body.state;
     member.lastSeen = now;
@@ -362,7 +367,7 @@ export class Mesh extends EventTarget {
 
   private maybeConnect(remoteId: string): void {
     if (!this.running || this.peersById.has(remoteId) || this.peersById.size >= this.opts.maxPeers) return;
-    this.addPeer(remoteId, true, randomId());
+    this.addPeer(remoteId, true, randomHex64(this.rt));
   }
 
   private onSignal(env: DecodedEnvelope): void {
@@ -393,14 +398,14 @@ export class Mesh extends EventTarget {
       return;
     }
     const member = this.members.get(env.fromId);
-    if (!member) this.members.set(env.fromId, { state: 'UNKNOWN', lastSeen: Date.now(), lastReplied: 0 });
+    if (!member) this.members.set(env.fromId, { state: 'UNKNOWN', lastSeen: this.rt.now(), lastReplied: 0 });
     this.addPeer(env.fromId, false, s.session).link.signal(s.data);
   }
 
   private addPeer(remoteId: string, initiator: boolean, session: string): PeerEntry {
     this.sessions.add(`${remoteId}:${session}`);
     const link = this.opts.links.create(remoteId, initiator);
-    const now = Date.now();
+    const now = this.rt.now();
     const entry: PeerEntry = { link, session, initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [] };
     this.peersById.set(remoteId, entry);
     link.onSignal = (data) => {
@@ -408,8 +413,8 @@ export class Mesh extends EventTarget {
       this.publish(`${this.clusterTopic}/${remoteId}`, { type: MessageType.SIGNAL, body: { to: remoteId, signal } });
     };
     link.onOpen = () => {
-      clearTimeout(entry.connectTimer);
-      entry.openedAt = entry.lastHeard = Date.now();
+      this.rt.clearTimeout(entry.connectTimer);
+      entry.openedAt = entry.lastHeard = this.rt.now();
       this.sendTo(remoteId, { type: MessageType.HELLO, body: { clusterId: this.opts.clusterId, state: this.opts.getState() } });
       this.dispatch('peer-open', { nodeId: remoteId });
       this.peersChanged();
@@ -418,7 +423,7 @@ export class Mesh extends EventTarget {
     link.onClose = (reason) => {
       if (this.peersById.get(remoteId) === entry) this.dropPeer(remoteId, reason);
     };
-    entry.connectTimer = setTimeout(() => {
+    entry.connectTimer = this.rt.setTimeout(() => {
       if (!link.open) this.dropPeer(remoteId, 'connect timeout');
     }, this.opts.connectTimeoutMs);
     return entry;
@@ -428,7 +433,7 @@ export class Mesh extends EventTarget {
     const entry = this.peersById.get(remoteId);
     if (!entry) return;
     this.peersById.delete(remoteId);
-    clearTimeout(entry.connectTimer);
+    this.rt.clearTimeout(entry.connectTimer);
     const wasOpen = entry.openedAt !== undefined;
     entry.link.onClose = null;
     entry.link.close();
@@ -447,7 +452,7 @@ export class Mesh extends EventTarget {
     } catch (err) {
       return this.reject(err, `link:${remoteId}`, remoteId);
     }
-    entry.lastHeard = Date.now();
+    entry.lastHeard = this.rt.now();
     switch (env.type) {
       case MessageType.HELLO: {
         const body = env.body as { clusterId: string; state: NodeState };
@@ -472,7 +477,7 @@ export class Mesh extends EventTarget {
       case MessageType.HEARTBEAT_ACK: {
         const body = env.body as { nonce: number };
         if (body.nonce === entry.pingNonce && entry.pingSentAt !== undefined) {
-          entry.rttMs = performance.now() - entry.pingSentAt;
+          entry.rttMs = this.rt.now() - entry.pingSentAt;
           entry.pingNonce = undefined;
         }
         return;
@@ -491,7 +496,7 @@ export class Mesh extends EventTarget {
   }
 
   private heartbeat(): void {
-    const now = Date.now();
+    const now = this.rt.now();
     for (const [id, p] of this.peersById) {
       if (!p.link.open) continue;
       if (now - p.lastHeard > this.opts.heartbeatMs * 3) {
@@ -507,8 +512,8 @@ export class Mesh extends EventTarget {
   }
 
   private sendHeartbeat(id: string, p: PeerEntry): void {
-    p.pingNonce = Math.floor(Math.random() * 0x7fffffff);
-    p.pingSentAt = performance.now();
+    p.pingNonce = Math.floor(this.rt.random() * 0x7fffffff);
+    p.pingSentAt = this.rt.now();
     this.sendTo(id, {
       type: MessageType.HEARTBEAT,
       body: { nonce: p.pingNonce, state: this.opts.getState(), peers: this.peers.map((x) => x.nodeId) },
@@ -525,7 +530,7 @@ export class Mesh extends EventTarget {
   /** Peers learn our new links or state within a few ms, not at the next heartbeat. */
   private scheduleChangeHeartbeat(): void {
     if (this.changeTimer !== undefined || !this.running) return;
-    this.changeTimer = setTimeout(() => {
+    this.changeTimer = this.rt.setTimeout(() => {
       this.changeTimer = undefined;
       for (const [id, p] of this.peersById) if (p.link.open) this.sendHeartbeat(id, p);
     }, 20);

@@ -18,9 +18,3 @@ export class SeenSet {
     return true;
   }
 }
-
-/** 64 random bits as hex: session ids, not secrets. */
-export function randomId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
