@@ -21,15 +21,15 @@ import {
   MessageType,
   decodeEnvelope,
   encodeEnvelope,
-  decodeEnvelopeText,
-  envelopeToText,
   type DecodedEnvelope,
   type OutgoingMessage,
 } from '../protocol/index.js';
 import type { NodeState } from '../state/machine.js';
 import type { Link, LinkFactory } from './link.js';
-import { createSignaling, type SignalingChannel, type SignalingDelivery } from './signaling.js';
+import { createSignaling, type SignalingChannel } from './signaling.js';
 import type { PeerInfo, TopologyLink, TopologyNode, TopologySnapshot } from './types.js';
+import { Discovery } from './discovery.js';
+import { PeerPenalties } from './penalties.js';
 import { SeenSet } from './util.js';
 import { randomHex64, sleep, systemRuntime, type Runtime, type TimerHandle } from '../runtime.js';
 
@@ -50,8 +50,10 @@ export interface MeshOptions {
   heartbeatMs?: number;
   /** A link not open after this long is abandoned and retried later. Default 10 s. */
   connectTimeoutMs?: number;
-  /** Largest envelope accepted, bytes. Default 64 KiB. */
+  /** Largest envelope accepted on a data channel, bytes. Default 256 KiB (what Chromium's SCTP carries in one message). */
   maxMessageBytes?: number;
+  /** Largest envelope accepted through signaling, bytes. Default 64 KiB (our server's frame limit). */
+  maxSignalingBytes?: number;
   log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
   /** Injectable signaling constructor (the simulator passes in-memory channels). */
   createSignaling?: (url: string) => SignalingChannel;
@@ -74,38 +76,28 @@ interface PeerEntry {
   connectTimer?: TimerHandle;
 }
 
-interface Member {
-  state: NodeState | 'UNKNOWN';
-  lastSeen: number;
-  lastReplied: number;
-}
-
 /** The signal wrapper: a session id keeps candidates of an abandoned attempt out of a new one. */
 interface SessionSignal {
   session: string;
   data: unknown;
 }
 
-const DIRECT_REPLY_INTERVAL_MS = 2_000;
 /** Longest a stopping node waits for its goodbyes to leave. */
 const STOP_DRAIN_MS = 200;
+
 
 /** Discovery, links and heartbeats for one node. */
 export class Mesh extends EventTarget {
   /** Node id of this node. */
   readonly nodeId: string;
   private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime'>> & Pick<MeshOptions, 'log'>;
-  private readonly channels: SignalingChannel[] = [];
   private readonly peersById = new Map<string, PeerEntry>();
-  private readonly members = new Map<string, Member>();
-  private readonly seen = new SeenSet(4096);
+  private readonly discovery: Discovery;
   /** `peer:session` of every attempt we made or were offered: late signals of those are benign. */
   private readonly sessions = new SeenSet(1024);
-  private readonly clusterTopic: string;
-  private readonly directTopic: string;
+  private readonly penalties: PeerPenalties;
   private seq = 0;
   private heartbeatTimer: TimerHandle | undefined;
-  private announceTimer: TimerHandle | undefined;
   private changeTimer: TimerHandle | undefined;
   private readonly rt: Runtime;
   private running = false;
@@ -125,12 +117,30 @@ export class Mesh extends EventTarget {
       maxPeers: options.maxPeers ?? 8,
       heartbeatMs: options.heartbeatMs ?? 5_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
+      maxMessageBytes: options.maxMessageBytes ?? 256 * 1024,
+      maxSignalingBytes: options.maxSignalingBytes ?? 64 * 1024,
       log: options.log,
     };
     this.makeSignaling = options.createSignaling ?? ((url) => createSignaling(url, { log: (m, c) => this.log('warn', m, c) }));
-    this.clusterTopic = `kpc/v1/${options.clusterId}`;
-    this.directTopic = `${this.clusterTopic}/${this.nodeId}`;
+    this.penalties = new PeerPenalties(this.rt);
+    this.discovery = new Discovery({
+      identity: this.opts.identity,
+      clusterId: this.opts.clusterId,
+      runtime: this.rt,
+      heartbeatMs: this.opts.heartbeatMs,
+      minPeers: this.opts.minPeers,
+      maxSignalingBytes: this.opts.maxSignalingBytes,
+      envelope: (msg) => this.nextEnvelope(msg),
+      state: () => this.opts.getState(),
+      linkedPeers: () => this.peers.map((p) => p.nodeId),
+      isLinkedOrPending: (id) => this.peersById.has(id),
+      isBanned: (id) => this.penalties.isBanned(id),
+      onMember: (id) => this.maybeConnect(id),
+      onSignal: (env) => this.onSignal(env),
+      onStatus: (url, connected) => this.dispatch('signaling', { url, connected }),
+      onChange: () => this.scheduleChange(),
+      reject: (err, source, from) => this.reject(err, source, from),
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -139,18 +149,8 @@ export class Mesh extends EventTarget {
   start(): void {
     if (this.running) return;
     this.running = true;
-    for (const url of this.opts.signaling) {
-      const ch = this.makeSignaling(url);
-      ch.onDelivery = (d) => this.onSignalingDelivery(d);
-      ch.onStatus = (connected) => {
-        this.dispatch('signaling', { url, connected });
-        if (connected) this.announce();
-      };
-      ch.subscribe([this.clusterTopic, this.directTopic]);
-      this.channels.push(ch);
-    }
+    this.discovery.start(this.opts.signaling.map((url) => this.makeSignaling(url)));
     this.heartbeatTimer = this.rt.setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
-    this.scheduleAnnounce();
   }
 
   /**
@@ -160,17 +160,15 @@ export class Mesh extends EventTarget {
    */
   async stop(reason = 'stopped'): Promise<void> {
     if (!this.running) return;
-    this.publish(this.clusterTopic, { type: MessageType.ANNOUNCE, body: { clusterId: this.opts.clusterId, state: 'OFFLINE' } });
+    this.discovery.stop();
     for (const [id, p] of this.peersById) {
       if (p.link.open) this.sendTo(id, { type: MessageType.GOODBYE, body: { reason } });
     }
     this.running = false;
     this.rt.clearTimeout(this.heartbeatTimer);
-    this.rt.clearTimeout(this.announceTimer);
     this.rt.clearTimeout(this.changeTimer);
     await this.drain(STOP_DRAIN_MS);
     for (const id of [...this.peersById.keys()]) this.dropPeer(id, reason);
-    this.channels.splice(0).forEach((c) => c.close());
   }
 
   /** Waits until every link has flushed its send buffer, or `maxMs` passed. */
@@ -198,7 +196,7 @@ export class Mesh extends EventTarget {
 
   /** Other nodes of the cluster seen recently (announced or linked). */
   get knownOthers(): number {
-    const ids = new Set(this.members.keys());
+    const ids = new Set(this.discovery.members.keys());
     for (const id of this.peersById.keys()) ids.add(id);
     return ids.size;
   }
@@ -210,7 +208,7 @@ export class Mesh extends EventTarget {
 
   /** Signaling channels currently connected. */
   get signalingConnected(): number {
-    return this.channels.filter((c) => c.connected).length;
+    return this.discovery.connectedChannels;
   }
 
   /** Live settings of the data channel to `nodeId` (spec §4.2), or null. */
@@ -231,7 +229,7 @@ export class Mesh extends EventTarget {
       nodes.set(peer.nodeId, { nodeId: peer.nodeId, state: peer.state });
       addLink(this.nodeId, peer.nodeId);
       for (const far of this.peersById.get(peer.nodeId)!.peers) {
-        if (!nodes.has(far)) nodes.set(far, { nodeId: far, state: this.members.get(far)?.state ?? 'UNKNOWN' });
+        if (!nodes.has(far)) nodes.set(far, { nodeId: far, state: this.discovery.members.get(far)?.state ?? 'UNKNOWN' });
         addLink(peer.nodeId, far);
       }
     }
@@ -257,9 +255,39 @@ export class Mesh extends EventTarget {
     return n;
   }
 
+  /**
+   * Sends a protocol message (sync, consensus) to one peer; false when there is no open link.
+   * Used by the layers above the mesh, which receive theirs as `protocol` events.
+   */
+  sendMessage(nodeId: string, msg: OutgoingMessage): boolean {
+    if (!this.peersById.get(nodeId)?.link.open) return false;
+    this.sendTo(nodeId, msg);
+    return true;
+  }
+
+  /**
+   * Counts a rejected input against a peer. Past {@link PENALTY_LIMIT} points the link is
+   * closed and the peer refused for {@link BAN_MS}: a misbehaving node costs its peers little.
+   */
+  penalize(nodeId: string, error: KpcError, points = 1): void {
+    this.reject(error, `link:${nodeId}`, nodeId, points);
+  }
+
+  private addPenalty(nodeId: string, error: KpcError, points: number): void {
+    if (!this.penalties.add(nodeId, points)) return;
+    this.discovery.forget(nodeId);
+    this.log('warn', 'peer banned after repeated invalid input', { peer: nodeId, code: error.code });
+    this.dropPeer(nodeId, `banned: ${error.code}`);
+  }
+
+  /** Whether `nodeId` is currently refused after {@link penalize}. */
+  isBanned(nodeId: string): boolean {
+    return this.penalties.isBanned(nodeId);
+  }
+
   /** Tells peers and signaling about a state change right away instead of at the next heartbeat. */
   notifyStateChanged(): void {
-    this.announce();
+    this.discovery.announce();
     this.scheduleChangeHeartbeat();
   }
 
@@ -267,7 +295,9 @@ export class Mesh extends EventTarget {
 
   private nextEnvelope(msg: OutgoingMessage): Uint8Array {
     this.seq = (this.seq + 1) >>> 0;
-    return encodeEnvelope(this.opts.identity, { ...msg, seq: this.seq, timestamp: Math.max(0, Math.floor(this.rt.now())) } as never);
+    return encodeEnvelope(this.opts.identity, { ...msg, seq: this.seq, timestamp: Math.max(0, Math.floor(this.rt.now())) } as never, {
+      maxBytes: this.opts.maxMessageBytes,
+    });
   }
 
   private sendTo(nodeId: string, msg: OutgoingMessage): void {
@@ -280,99 +310,13 @@ export class Mesh extends EventTarget {
     }
   }
 
-  private publish(topic: string, msg: OutgoingMessage): void {
-    const text = envelopeToText(this.nextEnvelope(msg));
-    for (const ch of this.channels) ch.publish(topic, text);
-  }
-
-  private announce(): void {
-    if (!this.running) return;
-    this.publish(this.clusterTopic, {
-      type: MessageType.ANNOUNCE,
-      body: { clusterId: this.opts.clusterId, state: this.opts.getState(), peers: this.peers.map((p) => p.nodeId) },
-    });
-  }
-
-  private scheduleAnnounce(): void {
-    this.rt.clearTimeout(this.announceTimer);
-    if (!this.running) return;
-    // Below the target, announce every heartbeat so newcomers find us fast; otherwise rarely.
-    const open = this.peers.length;
-    const period = open < Math.max(this.opts.minPeers, 1) ? this.opts.heartbeatMs : this.opts.heartbeatMs * 6;
-    this.announceTimer = this.rt.setTimeout(() => {
-      this.announce();
-      this.expireMembers();
-      this.scheduleAnnounce();
-    }, period * (0.8 + this.rt.random() * 0.4));
-  }
-
-  private expireMembers(): void {
-    const horizon = this.rt.now() - this.opts.heartbeatMs * 18;
-    for (const [id, m] of this.members) {
-      if (m.lastSeen < horizon && !this.peersById.has(id)) this.members.delete(id);
-    }
-  }
-
-  private onSignalingDelivery(d: SignalingDelivery): void {
-    let env: DecodedEnvelope;
-    try {
-      if (typeof d.data !== 'string') throw new KpcError('PROTO_MALFORMED', 'signaling payload is not an envelope string');
-      env = decodeEnvelopeText(d.data, { maxBytes: this.opts.maxMessageBytes });
-    } catch (err) {
-      return this.reject(err, d.source);
-    }
-    if (env.fromId === this.nodeId) return; // servers echo our own publishes
-    // The same envelope arrives once per signaling server: handle it once.
-    if (!this.seen.add(`${env.fromId}:${env.timestamp}:${env.seq}`)) return;
-    try {
-      if (env.type === MessageType.ANNOUNCE) {
-        if (d.topic !== this.clusterTopic && d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'announce on a foreign topic');
-        this.onAnnounce(env, d.topic === this.directTopic);
-      } else if (env.type === MessageType.SIGNAL) {
-        if (d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'signal outside our direct topic', { topic: d.topic });
-        this.onSignal(env);
-      } else {
-        throw new KpcError('PROTO_UNKNOWN_TYPE', `message type ${env.type} does not belong on signaling`);
-      }
-    } catch (err) {
-      this.reject(err, d.source, env.fromId);
-    }
-  }
-
-  private onAnnounce(env: DecodedEnvelope, direct: boolean): void {
-    const body = env.body as { clusterId: string; state: NodeState };
-    if (body.clusterId !== this.opts.clusterId) throw new KpcError('MESH_WRONG_TOPIC', 'announce for another cluster', { clusterId: body.clusterId });
-    if (body.state === 'OFFLINE') {
-      // A clean leave announced through signaling: forget the member (its links close by themselves).
-      this.members.delete(env.fromId);
-      this.scheduleChange();
-      return;
-    }
-    const now = this.rt.now();
-    const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0 };
-    member.state = body.state;
-    member.lastSeen = now;
-    this.members.set(env.fromId, member);
-    // Answer a broadcast announce directly, so a newcomer learns every member at once.
-    if (!direct && now - member.lastReplied > DIRECT_REPLY_INTERVAL_MS) {
-      member.lastReplied = now;
-      this.publish(`${this.clusterTopic}/${env.fromId}`, {
-        type: MessageType.ANNOUNCE,
-        body: { clusterId: this.opts.clusterId, state: this.opts.getState(), peers: this.peers.map((p) => p.nodeId) },
-      });
-    }
-    this.maybeConnect(env.fromId);
-    this.scheduleChange();
-  }
-
   private maybeConnect(remoteId: string): void {
-    if (!this.running || this.peersById.has(remoteId) || this.peersById.size >= this.opts.maxPeers) return;
+    if (!this.running || this.penalties.isBanned(remoteId) || this.peersById.has(remoteId) || this.peersById.size >= this.opts.maxPeers) return;
     this.addPeer(remoteId, true, randomHex64(this.rt));
   }
 
   private onSignal(env: DecodedEnvelope): void {
     const body = env.body as { to: string; signal: unknown };
-    if (body.to !== this.nodeId) throw new KpcError('MESH_WRONG_TOPIC', 'signal addressed to another node');
     const s = body.signal as Partial<SessionSignal> | null;
     if (!s || typeof s.session !== 'string' || typeof s.data !== 'object' || s.data === null) {
       throw new KpcError('PROTO_BAD_BODY', 'signal without session or data');
@@ -397,8 +341,7 @@ export class Mesh extends EventTarget {
     } else if (this.peersById.size >= this.opts.maxPeers) {
       return;
     }
-    const member = this.members.get(env.fromId);
-    if (!member) this.members.set(env.fromId, { state: 'UNKNOWN', lastSeen: this.rt.now(), lastReplied: 0 });
+    this.discovery.touch(env.fromId);
     this.addPeer(env.fromId, false, s.session).link.signal(s.data);
   }
 
@@ -410,7 +353,7 @@ export class Mesh extends EventTarget {
     this.peersById.set(remoteId, entry);
     link.onSignal = (data) => {
       const signal: SessionSignal = { session, data };
-      this.publish(`${this.clusterTopic}/${remoteId}`, { type: MessageType.SIGNAL, body: { to: remoteId, signal } });
+      this.discovery.sendSignal(remoteId, signal);
     };
     link.onOpen = () => {
       this.rt.clearTimeout(entry.connectTimer);
@@ -484,11 +427,16 @@ export class Mesh extends EventTarget {
       }
       case MessageType.GOODBYE:
         // A clean leave: it is no longer a member, so the minimum shrinks with it.
-        this.members.delete(remoteId);
+        this.discovery.forget(remoteId);
         this.dropPeer(remoteId, 'peer said goodbye');
         return;
       case MessageType.APP:
         this.dispatch('message', { from: remoteId, body: env.body as Uint8Array });
+        return;
+      case MessageType.SYNC_STATE:
+      case MessageType.SYNC_DELTAS:
+      case MessageType.CONSENSUS:
+        this.dispatch('protocol', { from: remoteId, type: env.type, body: env.body });
         return;
       default:
         this.reject(new KpcError('PROTO_UNKNOWN_TYPE', `message type ${env.type} does not belong on a link`), `link:${remoteId}`, remoteId);
@@ -507,7 +455,7 @@ export class Mesh extends EventTarget {
     }
     // Below the minimum with members known: try members we are not linked to.
     if (this.peers.length < this.requiredPeers) {
-      for (const id of this.members.keys()) this.maybeConnect(id);
+      for (const id of this.discovery.members.keys()) this.maybeConnect(id);
     }
   }
 
@@ -524,7 +472,7 @@ export class Mesh extends EventTarget {
     this.dispatch('peers', this.peers);
     this.scheduleChangeHeartbeat();
     this.scheduleChange();
-    this.scheduleAnnounce();
+    this.discovery.scheduleAnnounce();
   }
 
   /** Peers learn our new links or state within a few ms, not at the next heartbeat. */
@@ -546,10 +494,12 @@ export class Mesh extends EventTarget {
     });
   }
 
-  private reject(err: unknown, source: string, from?: string): void {
+  /** Drops an input: log line, `reject` event, and a penalty when a linked peer sent it. */
+  private reject(err: unknown, source: string, from?: string, points = 1): void {
     const error = isKpcError(err) ? err : new KpcError('PROTO_MALFORMED', String(err));
     this.log('warn', `dropped message: ${error.message}`, { code: error.code, source, from });
     this.dispatch('reject', { error, source, from });
+    if (from !== undefined && source.startsWith('link:')) this.addPenalty(from, error, points);
   }
 
   private dispatch(type: string, detail: unknown): void {

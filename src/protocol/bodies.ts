@@ -22,6 +22,7 @@ import {
   type MessageTypeCode,
   type ProtocolState,
   type SignalBody,
+  type SyncStateBody,
 } from './types.js';
 
 /** Longest cluster id, in UTF-16 code units. */
@@ -157,16 +158,35 @@ export function validateGoodbye(v: unknown): GoodbyeBody {
   return { reason: expectString(o.reason, 'reason', 0, MAX_REASON_LENGTH) };
 }
 
-/** APP bodies are raw bytes; they are copied so the caller's buffer may be reused. */
-const appCodec: BodyCodec<Uint8Array> = {
+/** Most authors a version vector may list. */
+export const MAX_VV_AUTHORS = 4096;
+
+/** Validates a SYNC_STATE body. @throws KpcError `PROTO_BAD_BODY` */
+export function validateSyncState(v: unknown): SyncStateBody {
+  const o = expectShape(v, 'SYNC_STATE', ['vv']);
+  const vv = o.vv;
+  if (typeof vv !== 'object' || vv === null || Array.isArray(vv)) throw bad('vv must be an object');
+  const entries = Object.entries(vv as Obj);
+  if (entries.length > MAX_VV_AUTHORS) throw bad(`vv lists more than ${MAX_VV_AUTHORS} authors`);
+  const out: Record<string, number> = {};
+  for (const [author, seq] of entries) {
+    expectNodeId(author, 'vv key');
+    if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || seq > 0xffffffff) throw bad('vv values must be u32');
+    out[author] = seq;
+  }
+  return { vv: out };
+}
+
+/** Raw-bytes bodies (APP, SYNC_DELTAS, CONSENSUS): copied so the caller's buffer may be reused. */
+const rawCodec = (what: string): BodyCodec<Uint8Array> => ({
   encode(body) {
-    if (!(body instanceof Uint8Array)) throw bad('APP body must be a Uint8Array');
+    if (!(body instanceof Uint8Array)) throw bad(`${what} body must be a Uint8Array`);
     return body;
   },
   decode(bytes) {
     return Uint8Array.from(bytes);
   },
-};
+});
 
 /** The codec of every registered type. A missing entry is a compile error. */
 export const BODY_CODECS: { readonly [T in MessageTypeCode]: BodyCodec<BodyByType[T]> } = Object.freeze({
@@ -176,7 +196,10 @@ export const BODY_CODECS: { readonly [T in MessageTypeCode]: BodyCodec<BodyByTyp
   [MessageType.GOODBYE]: jsonCodec(validateGoodbye),
   [MessageType.ANNOUNCE]: jsonCodec(validateAnnounce),
   [MessageType.SIGNAL]: jsonCodec(validateSignal),
-  [MessageType.APP]: appCodec,
+  [MessageType.SYNC_STATE]: jsonCodec(validateSyncState),
+  [MessageType.SYNC_DELTAS]: rawCodec('SYNC_DELTAS'),
+  [MessageType.CONSENSUS]: rawCodec('CONSENSUS'),
+  [MessageType.APP]: rawCodec('APP'),
 });
 
 /** Body bytes of `body` for message type `type`. @throws KpcError `PROTO_BAD_BODY` */

@@ -7,6 +7,7 @@ export {
   MAX_PEERS,
   MAX_REASON_LENGTH,
   MAX_SIGNAL_BYTES,
+  MAX_VV_AUTHORS,
   decodeBody,
   encodeBody,
   validateAnnounce,
@@ -15,6 +16,7 @@ export {
   validateHeartbeatAck,
   validateHello,
   validateSignal,
+  validateSyncState,
   type BodyCodec,
 } from './bodies.js';
 export { MAX_JSON_DEPTH, canonicalJson, canonicalJsonBytes, parseCanonicalJson, type JsonValue } from './canonical-json.js';
@@ -48,5 +50,6 @@ export {
   type OutgoingMessage,
   type ProtocolState,
   type SignalBody,
+  type SyncStateBody,
 } from './types.js';
 export { decodeEnvelopeText, envelopeFromText, envelopeToText, type TextOptions } from './wire-text.js';

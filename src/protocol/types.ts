@@ -31,6 +31,12 @@ export const MessageType = Object.freeze({
   ANNOUNCE: 0x10,
   /** A WebRTC offer/answer/candidate for one node, relayed by signaling servers. */
   SIGNAL: 0x11,
+  /** Anti-entropy: the sender's version vector (what it has of each author's deltas). */
+  SYNC_STATE: 0x20,
+  /** Signed CRDT deltas, framed by the sync layer (each verified against its author). */
+  SYNC_DELTAS: 0x21,
+  /** A consensus message (proposal, vote or certificate), framed and signed by the consensus layer. */
+  CONSENSUS: 0x30,
   /** Opaque application bytes. */
   APP: 0xf0,
 } as const);
@@ -120,6 +126,11 @@ export interface GoodbyeBody {
   reason: string;
 }
 
+/** SYNC_STATE: a version vector, author node id → highest contiguous delta seq held. */
+export interface SyncStateBody {
+  vv: Record<string, number>;
+}
+
 /** Body type of each message type. */
 export interface BodyByType {
   [MessageType.HELLO]: HelloBody;
@@ -128,6 +139,9 @@ export interface BodyByType {
   [MessageType.GOODBYE]: GoodbyeBody;
   [MessageType.ANNOUNCE]: AnnounceBody;
   [MessageType.SIGNAL]: SignalBody;
+  [MessageType.SYNC_STATE]: SyncStateBody;
+  [MessageType.SYNC_DELTAS]: Uint8Array;
+  [MessageType.CONSENSUS]: Uint8Array;
   [MessageType.APP]: Uint8Array;
 }
 

@@ -100,7 +100,9 @@ describe('<kpc-cluster> with <kpc-node>s', function () {
     await waitFor(() => nodes.every((n) => n.node !== null && n.node.options.clusterId === next), 20_000, 'nodes restarted');
     await waitFor(() => allReadyWith(nodes, 2), 30_000, 'second cluster READY');
     for (const old of oldNodes) expect(old.state).to.equal('OFFLINE');
-    expect(new Set(el.registry.nodes)).to.deep.equal(new Set(nodes.map((n) => n.node)));
+    const ids = (list: readonly ({ nodeId?: string; state: string } | null)[]) => list.map((n) => `${n?.nodeId}:${n?.state}`).sort();
+    await waitFor(() => ids(el.registry.nodes).join() === ids(nodes.map((n) => n.node)).join(), 20_000, 'registry holds exactly the new nodes');
+    expect(ids(el.registry.nodes)).to.deep.equal(ids(nodes.map((n) => n.node)));
   });
 
   it('propagates a signaling change to the nodes', async () => {

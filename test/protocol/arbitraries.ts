@@ -60,6 +60,13 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
     body: fc.record({ clusterId: clusterIdArb, state: stateArb, peers: peersArb }, { requiredKeys: ['clusterId', 'state'] }),
   }),
   fc.record({ type: fc.constant(MessageType.SIGNAL), ...header, body: fc.record({ to: nodeIdArb, signal: signalArb }) }),
+  fc.record({
+    type: fc.constant(MessageType.SYNC_STATE),
+    ...header,
+    body: fc.record({ vv: fc.dictionary(nodeIdArb, u32Arb, { maxKeys: 16, noNullPrototype: true }) }),
+  }),
+  fc.record({ type: fc.constant(MessageType.SYNC_DELTAS), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
+  fc.record({ type: fc.constant(MessageType.CONSENSUS), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
   fc.record({ type: fc.constant(MessageType.APP), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
 ) as fc.Arbitrary<Message>;
 

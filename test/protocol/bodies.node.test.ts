@@ -28,7 +28,7 @@ describe('message type registry', () => {
     expect(new Set(codes).size).to.equal(codes.length);
     for (const [name, code] of Object.entries(MessageType)) expect(messageTypeName(code)).to.equal(name);
     expect(isMessageType(0)).to.equal(false);
-    expect(isMessageType(0x20)).to.equal(false);
+    expect(isMessageType(0x2f)).to.equal(false);
     expect(isMessageType('1')).to.equal(false);
     expect(messageTypeName(0xee)).to.equal(undefined);
   });

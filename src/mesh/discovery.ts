@@ -1,0 +1,210 @@
+/**
+ * Discovery (spec §4.1 phase 1): the signaling side of the mesh.
+ *
+ * Joins every signaling server, announces this node on the cluster topic, keeps
+ * the member table from verified announces, answers a newcomer's broadcast
+ * announce directly (so it learns the cluster in one round trip) and hands
+ * verified SIGNAL envelopes to the mesh. Servers are untrusted: every payload is
+ * decoded and signature-checked here before anything else sees it; the same
+ * envelope relayed by several servers is handled once.
+ */
+import type { Identity } from '../crypto/index.js';
+import { KpcError } from '../errors.js';
+import {
+  MessageType,
+  decodeEnvelopeText,
+  envelopeToText,
+  type DecodedEnvelope,
+  type OutgoingMessage,
+} from '../protocol/index.js';
+import type { Runtime, TimerHandle } from '../runtime.js';
+import type { NodeState } from '../state/machine.js';
+import type { SignalingChannel, SignalingDelivery } from './signaling.js';
+import { SeenSet } from './util.js';
+
+/** A node seen through signaling. */
+export interface Member {
+  state: NodeState | 'UNKNOWN';
+  lastSeen: number;
+  lastReplied: number;
+}
+
+/** What discovery needs from the mesh that owns it. */
+export interface DiscoveryHost {
+  readonly identity: Identity;
+  readonly clusterId: string;
+  readonly runtime: Runtime;
+  readonly heartbeatMs: number;
+  readonly minPeers: number;
+  readonly maxSignalingBytes: number;
+  /** Signs a message as this node (shared sequence numbers with the links). */
+  envelope(msg: OutgoingMessage): Uint8Array;
+  state(): NodeState;
+  /** Node ids of open links. */
+  linkedPeers(): string[];
+  isLinkedOrPending(nodeId: string): boolean;
+  isBanned(nodeId: string): boolean;
+  /** A verified member announced itself: the mesh may link to it. */
+  onMember(nodeId: string): void;
+  /** A verified SIGNAL addressed to this node. */
+  onSignal(env: DecodedEnvelope): void;
+  onStatus(url: string, connected: boolean): void;
+  /** Something the members table shows changed. */
+  onChange(): void;
+  reject(err: unknown, source: string, from?: string): void;
+}
+
+const DIRECT_REPLY_INTERVAL_MS = 2_000;
+/** Members not heard from for this many heartbeats (and not linked) are forgotten. */
+const MEMBER_TTL_HEARTBEATS = 18;
+
+/** The signaling side of one node's mesh. */
+export class Discovery {
+  /** Verified members, by node id. */
+  readonly members = new Map<string, Member>();
+  private readonly channels: SignalingChannel[] = [];
+  private readonly seen = new SeenSet(4096);
+  private readonly clusterTopic: string;
+  private readonly directTopic: string;
+  private announceTimer: TimerHandle | undefined;
+  private running = false;
+
+  constructor(private readonly host: DiscoveryHost) {
+    this.clusterTopic = `kpc/v1/${host.clusterId}`;
+    this.directTopic = `${this.clusterTopic}/${host.identity.nodeId}`;
+  }
+
+  /** Signaling channels currently connected. */
+  get connectedChannels(): number {
+    return this.channels.filter((c) => c.connected).length;
+  }
+
+  /** Joins every channel, subscribes to the cluster and direct topics, starts announcing. */
+  start(channels: readonly SignalingChannel[]): void {
+    this.running = true;
+    for (const ch of channels) {
+      ch.onDelivery = (d) => this.onDelivery(d);
+      ch.onStatus = (connected) => {
+        this.host.onStatus(ch.url, connected);
+        if (connected) this.announce();
+      };
+      ch.subscribe([this.clusterTopic, this.directTopic]);
+      this.channels.push(ch);
+    }
+    this.scheduleAnnounce();
+  }
+
+  /** Announces OFFLINE (a clean leave) and closes every channel. */
+  stop(): void {
+    if (!this.running) return;
+    this.publish(this.clusterTopic, { type: MessageType.ANNOUNCE, body: { clusterId: this.host.clusterId, state: 'OFFLINE' } });
+    this.running = false;
+    this.host.runtime.clearTimeout(this.announceTimer);
+    this.channels.splice(0).forEach((c) => c.close());
+  }
+
+  /** Sends a WebRTC signal to `to` on its direct topic. */
+  sendSignal(to: string, signal: object): void {
+    this.publish(`${this.clusterTopic}/${to}`, { type: MessageType.SIGNAL, body: { to, signal } });
+  }
+
+  /** Announces now (state changes, reconnects) instead of at the next period. */
+  announce(): void {
+    if (!this.running) return;
+    this.publish(this.clusterTopic, this.announcement());
+  }
+
+  /** Re-arms the periodic announce: every heartbeat while below the minimum, rarely otherwise. */
+  scheduleAnnounce(): void {
+    const rt = this.host.runtime;
+    rt.clearTimeout(this.announceTimer);
+    if (!this.running) return;
+    const below = this.host.linkedPeers().length < Math.max(this.host.minPeers, 1);
+    const period = below ? this.host.heartbeatMs : this.host.heartbeatMs * 6;
+    this.announceTimer = rt.setTimeout(() => {
+      this.announce();
+      this.expire();
+      this.scheduleAnnounce();
+    }, period * (0.8 + rt.random() * 0.4));
+  }
+
+  /** Notes a member that reached us some other way (an offer). */
+  touch(nodeId: string): void {
+    if (!this.members.has(nodeId)) this.members.set(nodeId, { state: 'UNKNOWN', lastSeen: this.host.runtime.now(), lastReplied: 0 });
+  }
+
+  /** Forgets a member (a clean leave, or a ban). */
+  forget(nodeId: string): void {
+    this.members.delete(nodeId);
+  }
+
+  private announcement(): OutgoingMessage {
+    return {
+      type: MessageType.ANNOUNCE,
+      body: { clusterId: this.host.clusterId, state: this.host.state(), peers: this.host.linkedPeers() },
+    };
+  }
+
+  private publish(topic: string, msg: OutgoingMessage): void {
+    const text = envelopeToText(this.host.envelope(msg));
+    for (const ch of this.channels) ch.publish(topic, text);
+  }
+
+  private expire(): void {
+    const horizon = this.host.runtime.now() - this.host.heartbeatMs * MEMBER_TTL_HEARTBEATS;
+    for (const [id, m] of this.members) {
+      if (m.lastSeen < horizon && !this.host.isLinkedOrPending(id)) this.members.delete(id);
+    }
+  }
+
+  private onDelivery(d: SignalingDelivery): void {
+    let env: DecodedEnvelope;
+    try {
+      if (typeof d.data !== 'string') throw new KpcError('PROTO_MALFORMED', 'signaling payload is not an envelope string');
+      env = decodeEnvelopeText(d.data, { maxBytes: this.host.maxSignalingBytes });
+    } catch (err) {
+      return this.host.reject(err, d.source);
+    }
+    if (env.fromId === this.host.identity.nodeId) return; // servers echo our own publishes
+    if (this.host.isBanned(env.fromId)) return;
+    // The same envelope arrives once per signaling server: handle it once.
+    if (!this.seen.add(`${env.fromId}:${env.timestamp}:${env.seq}`)) return;
+    try {
+      if (env.type === MessageType.ANNOUNCE) {
+        if (d.topic !== this.clusterTopic && d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'announce on a foreign topic');
+        this.onAnnounce(env, d.topic === this.directTopic);
+      } else if (env.type === MessageType.SIGNAL) {
+        if (d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'signal outside our direct topic', { topic: d.topic });
+        if (env.body.to !== this.host.identity.nodeId) throw new KpcError('MESH_WRONG_TOPIC', 'signal addressed to another node');
+        this.host.onSignal(env);
+      } else {
+        throw new KpcError('PROTO_UNKNOWN_TYPE', `message type ${env.type} does not belong on signaling`);
+      }
+    } catch (err) {
+      this.host.reject(err, d.source, env.fromId);
+    }
+  }
+
+  private onAnnounce(env: DecodedEnvelope & { type: typeof MessageType.ANNOUNCE }, direct: boolean): void {
+    const body = env.body;
+    if (body.clusterId !== this.host.clusterId) throw new KpcError('MESH_WRONG_TOPIC', 'announce for another cluster', { clusterId: body.clusterId });
+    if (body.state === 'OFFLINE') {
+      // A clean leave announced through signaling: forget the member (its links close by themselves).
+      this.members.delete(env.fromId);
+      this.host.onChange();
+      return;
+    }
+    const now = this.host.runtime.now();
+    const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0 };
+    member.state = body.state;
+    member.lastSeen = now;
+    this.members.set(env.fromId, member);
+    // Answer a broadcast announce directly, so a newcomer learns every member at once.
+    if (!direct && now - member.lastReplied > DIRECT_REPLY_INTERVAL_MS) {
+      member.lastReplied = now;
+      this.publish(`${this.clusterTopic}/${env.fromId}`, this.announcement());
+    }
+    this.host.onMember(env.fromId);
+    this.host.onChange();
+  }
+}

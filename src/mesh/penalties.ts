@@ -1,0 +1,39 @@
+/**
+ * Penalty points per peer: invalid input costs points; past a limit the peer is
+ * refused for a while. A misbehaving node then costs its peers little.
+ */
+import type { Runtime } from '../runtime.js';
+
+/** Points of invalid input after which a peer is cut off. */
+export const PENALTY_LIMIT = 10;
+/** How long a cut-off peer is refused, ms. */
+export const BAN_MS = 60_000;
+
+/** Scores and bans of one node's peers. */
+export class PeerPenalties {
+  private readonly scores = new Map<string, number>();
+  private readonly bannedUntil = new Map<string, number>();
+
+  constructor(private readonly rt: Runtime) {}
+
+  /** Adds points; true when this pushed the peer over the limit (it is now banned). */
+  add(nodeId: string, points: number): boolean {
+    const score = (this.scores.get(nodeId) ?? 0) + points;
+    if (score < PENALTY_LIMIT) {
+      this.scores.set(nodeId, score);
+      return false;
+    }
+    this.scores.delete(nodeId);
+    this.bannedUntil.set(nodeId, this.rt.now() + BAN_MS);
+    return true;
+  }
+
+  /** Whether `nodeId` is refused now. */
+  isBanned(nodeId: string): boolean {
+    const until = this.bannedUntil.get(nodeId);
+    if (until === undefined) return false;
+    if (until > this.rt.now()) return true;
+    this.bannedUntil.delete(nodeId);
+    return false;
+  }
+}
