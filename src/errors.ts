@@ -34,7 +34,43 @@ export type KpcErrorCode =
   | 'NODE_STOPPED'
   | 'NODE_START_FAILED'
   // compute
-  | 'COMPUTE_WORKER_FAILED';
+  | 'COMPUTE_WORKER_FAILED'
+  // consensus (src/consensus)
+  | 'CONSENSUS_TIMEOUT'
+  | 'CONSENSUS_REJECTED'
+  | 'CONSENSUS_CONFLICT'
+  | 'CONSENSUS_UNKNOWN_KIND'
+  | 'CONSENSUS_NOT_MEMBER'
+  | 'CONSENSUS_BAD_MESSAGE'
+  | 'CONSENSUS_BAD_CERTIFICATE'
+  | 'CONSENSUS_FORK'
+  | 'CONSENSUS_CLOSED'
+  // sync (CRDT core, src/sync)
+  | 'SYNC_CLOCK_SKEW'
+  | 'SYNC_BAD_DELTA'
+  | 'SYNC_BAD_CHECKSUM'
+  | 'SYNC_UNKNOWN_KIND'
+  | 'SYNC_BAD_WRITE'
+  | 'SYNC_BAD_VECTOR'
+  | 'SYNC_BUFFER_FULL'
+  | 'SYNC_EQUIVOCATION'
+  | 'SYNC_STORAGE_FAILED'
+  | 'SYNC_CLOSED'
+  // inference (src/infer)
+  | 'INFER_BAD_SPEC'
+  | 'INFER_BAD_INPUT'
+  | 'INFER_CONTEXT_OVERFLOW'
+  | 'INFER_ABORTED'
+  // proof-of-π admission (src/pow)
+  | 'POW_BAD_PARAMS'
+  | 'POW_MALFORMED'
+  | 'POW_INVALID'
+  | 'POW_WRONG_KEY'
+  | 'POW_WRONG_CLUSTER'
+  | 'POW_EXPIRED'
+  | 'POW_EPOCH_FUTURE'
+  | 'POW_TOO_EASY'
+  | 'POW_ABORTED';
 
 /** Base class of every error the SDK throws on purpose. */
 export class KpcError extends Error {

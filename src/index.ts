@@ -14,3 +14,4 @@ export * from './mesh/index.js';
 export * from './node.js';
 export * from './cluster.js';
 export * from './runtime.js';
+export * from './sync/index.js';

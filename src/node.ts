@@ -19,6 +19,9 @@ import type { PeerInfo, TopologySnapshot } from './mesh/types.js';
 import { WebRtcLinkFactory } from './mesh/webrtc-link.js';
 import { StateMachine, type NodeState, type StateChange } from './state/machine.js';
 import { systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
+import { SyncGossip } from './gossip/sync-gossip.js';
+import type { JsonValue } from './protocol/index.js';
+import { IndexedDbStorage, Replica, type Entry, type EntryKind, type SyncStorage } from './sync/index.js';
 
 /** Options of {@link PiNode}. */
 export interface PiNodeOptions {
@@ -50,6 +53,15 @@ export interface PiNodeOptions {
   links?: LinkFactory;
   /** Replaces the signaling channel constructor (simulator, tests). */
   createSignaling?: (url: string) => SignalingChannel;
+  /**
+   * Where the replicated cluster state (spec §5) is persisted. Default: IndexedDB,
+   * one database per node identity and cluster. The simulator passes memory storage.
+   */
+  syncStorage?: (nodeId: string) => SyncStorage;
+  /** How long SYNCING may take before the node goes RECOVERING and keeps catching up, ms. Default 10000. */
+  syncTimeoutMs?: number;
+  /** Background anti-entropy interval, ms. Default 10000. */
+  antiEntropyMs?: number;
   /** Clock, timers and randomness; the simulator passes a virtual one. Default: the system's. */
   runtime?: Runtime;
   /** Diagnostic log sink. Default: nothing. */
@@ -73,6 +85,9 @@ export class PiNode extends EventTarget {
   private slotClaim: SlotClaim | null = null;
   private discoveryTimer: TimerHandle | undefined;
   private connectTimer: TimerHandle | undefined;
+  private syncTimer: TimerHandle | undefined;
+  private replica: Replica | null = null;
+  private gossip: SyncGossip | null = null;
   private readonly rt: Runtime;
   private starting: Promise<void> | null = null;
   private readonly changes: StateChange[] = [];
@@ -173,9 +188,14 @@ export class PiNode extends EventTarget {
     this.starting = null;
     this.rt.clearTimeout(this.discoveryTimer);
     this.rt.clearTimeout(this.connectTimer);
+    this.rt.clearTimeout(this.syncTimer);
+    this.gossip?.stop();
+    this.gossip = null;
     const mesh = this.mesh;
     this.mesh = null;
     await mesh?.stop('node stopped');
+    this.replica?.close();
+    this.replica = null;
     this.worker?.terminate();
     this.worker = null;
     await this.slotClaim?.release();
@@ -203,6 +223,10 @@ export class PiNode extends EventTarget {
       identity = await loadOrCreateIdentity({ slot: this.slotClaim.slot });
     }
     this.identityValue = identity;
+    const storage = this.options.syncStorage?.(identity.nodeId) ?? new IndexedDbStorage({ name: `${this.options.clusterId}/${identity.nodeId}` });
+    const replica = await Replica.open({ identity, storage, now: () => this.rt.now() });
+    this.replica = replica;
+    replica.addEventListener('change', (ev) => this.dispatchEvent(new CustomEvent('change', { detail: (ev as CustomEvent).detail })));
     const mesh = new Mesh({
       identity,
       clusterId: this.options.clusterId,
@@ -227,8 +251,12 @@ export class PiNode extends EventTarget {
     mesh.addEventListener('signaling', (ev) => {
       if ((ev as CustomEvent<{ connected: boolean }>).detail.connected) this.startDiscoveryWindow();
     });
-    this.machine.transition('DISCOVERING', 'identity loaded');
+    const gossip = new SyncGossip({ mesh, replica, runtime: this.rt, antiEntropyMs: this.options.antiEntropyMs });
+    this.gossip = gossip;
+    gossip.addEventListener('caught-up', () => this.onCaughtUp());
+    this.machine.transition('DISCOVERING', 'identity and state loaded');
     mesh.start();
+    gossip.start();
   }
 
   private resetMachine(): void {
@@ -298,8 +326,67 @@ export class PiNode extends EventTarget {
   private enterSync(cause: string): void {
     this.rt.clearTimeout(this.connectTimer);
     this.machine.transition('SYNCING', cause);
-    // Cluster state sync (spec §5) arrives with the sync engine; until then there is nothing to fetch.
-    this.machine.transition('READY', 'state in sync');
+    if (this.gossip?.caughtUp) return this.onCaughtUp();
+    // Spec §3 allows SYNCING → RECOVERING: a slow catch-up keeps going from there.
+    this.syncTimer = this.rt.setTimeout(() => {
+      if (this.state === 'SYNCING') this.machine.transition('RECOVERING', 'state sync timed out');
+    }, this.options.syncTimeoutMs ?? 10_000);
+  }
+
+  private onCaughtUp(): void {
+    if (this.state !== 'SYNCING' && this.state !== 'RECOVERING') return;
+    this.rt.clearTimeout(this.syncTimer);
+    this.machine.transition('READY', 'caught up with peers');
+  }
+
+  // ------------------------------------------------------------------ cluster state (spec §5)
+
+  /**
+   * Writes `value` under `key` in the replicated cluster state. Resolves once the write
+   * is durably stored (the acknowledgement); it then spreads to every node by gossip.
+   * `Uint8Array` values are binary (kind `bytes`, or `weights`) and carry a SHA-256 that
+   * every receiver checks.
+   */
+  put(key: string, value: JsonValue | Uint8Array, opts?: { kind?: EntryKind }): Promise<Entry> {
+    return this.requireReplica().put(key, value, opts);
+  }
+
+  /** The current entry under `key`, or undefined. */
+  get(key: string): Entry | undefined {
+    return this.requireReplica().get(key);
+  }
+
+  /** Deletes `key` (a tombstone that wins by the same rule as writes). */
+  delete(key: string): Promise<void> {
+    return this.requireReplica().delete(key);
+  }
+
+  /** Live entries whose key starts with `prefix`, in key order. */
+  entries(prefix = ''): Entry[] {
+    return this.requireReplica().entries(prefix);
+  }
+
+  /**
+   * Calls `fn` for every change (local or remote) to a key starting with `prefix`.
+   * Returns the function that stops it.
+   */
+  subscribe(prefix: string, fn: (key: string, entry: Entry | undefined) => void): () => void {
+    const onChange = (ev: Event) => {
+      const { key, entry } = (ev as CustomEvent<{ key: string; entry: Entry | undefined }>).detail;
+      if (key.startsWith(prefix)) fn(key, entry);
+    };
+    this.addEventListener('change', onChange);
+    return () => this.removeEventListener('change', onChange);
+  }
+
+  /** Version vector of the local replica: how many deltas of each author it holds. */
+  versionVector(): Record<string, number> {
+    return { ...this.requireReplica().versionVector() };
+  }
+
+  private requireReplica(): Replica {
+    if (!this.replica) throw new KpcError('NODE_STOPPED', 'the node is not running');
+    return this.replica;
   }
 
   private requireMesh(): Mesh {
