@@ -1,4 +1,5 @@
 /** Browser entry of `npm run bench`: runs every benchmark and hands the figures to the runner. */
+import { runInferBench } from './infer.bench.js';
 import { runMeshBench } from './mesh.bench.js';
 import { runRegenBench } from './regen.bench.js';
 import type { BenchResults } from './types.js';
@@ -12,4 +13,5 @@ declare global {
 window.kpcBench = async (signaling: string) => ({
   ...(await runRegenBench()),
   ...(await runMeshBench(signaling)),
+  ...(await runInferBench()),
 });

@@ -15,3 +15,4 @@ export * from './node.js';
 export * from './cluster.js';
 export * from './runtime.js';
 export * from './sync/index.js';
+export * from './infer/index.js';
