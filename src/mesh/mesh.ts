@@ -436,6 +436,7 @@ export class Mesh extends EventTarget {
       case MessageType.SYNC_STATE:
       case MessageType.SYNC_DELTAS:
       case MessageType.CONSENSUS:
+      case MessageType.INFER:
         this.dispatch('protocol', { from: remoteId, type: env.type, body: env.body });
         return;
       default:

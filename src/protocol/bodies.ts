@@ -199,6 +199,7 @@ export const BODY_CODECS: { readonly [T in MessageTypeCode]: BodyCodec<BodyByTyp
   [MessageType.SYNC_STATE]: jsonCodec(validateSyncState),
   [MessageType.SYNC_DELTAS]: rawCodec('SYNC_DELTAS'),
   [MessageType.CONSENSUS]: rawCodec('CONSENSUS'),
+  [MessageType.INFER]: rawCodec('INFER'),
   [MessageType.APP]: rawCodec('APP'),
 });
 

@@ -37,6 +37,8 @@ export const MessageType = Object.freeze({
   SYNC_DELTAS: 0x21,
   /** A consensus message (proposal, vote or certificate), framed and signed by the consensus layer. */
   CONSENSUS: 0x30,
+  /** Inference pipeline frames (activations, requests, results), framed by the inference layer. */
+  INFER: 0x50,
   /** Opaque application bytes. */
   APP: 0xf0,
 } as const);
@@ -142,6 +144,7 @@ export interface BodyByType {
   [MessageType.SYNC_STATE]: SyncStateBody;
   [MessageType.SYNC_DELTAS]: Uint8Array;
   [MessageType.CONSENSUS]: Uint8Array;
+  [MessageType.INFER]: Uint8Array;
   [MessageType.APP]: Uint8Array;
 }
 

@@ -67,6 +67,7 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   }),
   fc.record({ type: fc.constant(MessageType.SYNC_DELTAS), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
   fc.record({ type: fc.constant(MessageType.CONSENSUS), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
+  fc.record({ type: fc.constant(MessageType.INFER), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
   fc.record({ type: fc.constant(MessageType.APP), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
 ) as fc.Arbitrary<Message>;
 
