@@ -2,6 +2,7 @@
 import { runInferBench } from './infer.bench.js';
 import { runMeshBench } from './mesh.bench.js';
 import { runRegenBench } from './regen.bench.js';
+import { runSyncBench } from './sync.bench.js';
 import type { BenchResults } from './types.js';
 
 declare global {
@@ -13,5 +14,6 @@ declare global {
 window.kpcBench = async (signaling: string) => ({
   ...(await runRegenBench()),
   ...(await runMeshBench(signaling)),
+  ...(await runSyncBench(signaling)),
   ...(await runInferBench()),
 });
