@@ -19,6 +19,8 @@ export interface ClusterContext {
   readonly iceServers: RTCIceServer[];
   /** The page's nodes of this cluster; `<kpc-node>` registers, `<kpc-mesh-view>` draws. */
   readonly registry: ClusterRegistry;
+  /** Runs inference for `<kpc-infer>` elements inside (e.g. pipelined over the mesh); absent: they run the model locally. */
+  readonly inference?: import('./kpc-infer/backend.js').InferenceBackend;
 }
 
 /** The context key (`Symbol('kpc-cluster')`). */

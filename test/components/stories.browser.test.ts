@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import type { TemplateResult } from 'lit';
 import * as clusterStories from '../../stories/kpc-cluster.stories.js';
+import * as inferStories from '../../stories/kpc-infer.stories.js';
 import * as meshStories from '../../stories/kpc-mesh-view.stories.js';
 import * as nodeStories from '../../stories/kpc-node.stories.js';
 import type { KpcErrorDetail } from '../../components/index.js';
@@ -28,7 +29,7 @@ function renderStory(mod: StoryModule, name: string): HTMLElement {
 }
 
 /** What each story must put on the page, and the mesh it must form. */
-const expected: Record<string, { clusters: number; nodes: number; views: number; peers?: number; error?: boolean }> = {
+const expected: Record<string, { clusters: number; nodes: number; views: number; peers?: number; error?: boolean; infer?: 'complete' | 'INFER_CONTEXT_OVERFLOW' }> = {
   'kpc-cluster/FourNodeMesh': { clusters: 1, nodes: 4, views: 1, peers: 3 },
   'kpc-cluster/SingleNode': { clusters: 1, nodes: 1, views: 1, peers: 0 },
   'kpc-cluster/Themed': { clusters: 1, nodes: 3, views: 1, peers: 2 },
@@ -39,12 +40,16 @@ const expected: Record<string, { clusters: number; nodes: number; views: number;
   'kpc-mesh-view/FourNodes': { clusters: 1, nodes: 4, views: 1, peers: 3 },
   'kpc-mesh-view/SingleNode': { clusters: 1, nodes: 1, views: 1, peers: 0 },
   'kpc-mesh-view/Empty': { clusters: 1, nodes: 0, views: 1 },
+  'kpc-infer/Default': { clusters: 0, nodes: 0, views: 0, infer: 'complete' },
+  'kpc-infer/StreamingWithTemperature': { clusters: 0, nodes: 0, views: 0, infer: 'complete' },
+  'kpc-infer/ContextOverflow': { clusters: 0, nodes: 0, views: 0, infer: 'INFER_CONTEXT_OVERFLOW' },
 };
 
 const files: [string, StoryModule][] = [
   ['kpc-cluster', clusterStories as unknown as StoryModule],
   ['kpc-node', nodeStories as unknown as StoryModule],
   ['kpc-mesh-view', meshStories as unknown as StoryModule],
+  ['kpc-infer', inferStories as unknown as StoryModule],
 ];
 
 describe('stories', function () {
@@ -90,7 +95,21 @@ describe('stories', function () {
             await waitFor(() => nodes[0].state === 'OFFLINE', 20_000, 'OFFLINE after the stop button');
           }
           if (name === 'Empty') expect(part(root.querySelector('kpc-mesh-view')!, '.empty')).to.exist;
-          if (!want.error) expect(errors).to.deep.equal([]);
+          if (want.infer) {
+            const infer = root.querySelector('kpc-infer')!;
+            await infer.updateComplete;
+            expect(part(infer, '[part=note]').textContent).to.contain('untrained');
+            (part(infer, '[part=generate]') as HTMLButtonElement).click();
+            await waitFor(() => infer.status === 'done' || infer.status === 'error', 20_000, `${name}: generation ended`);
+            if (want.infer === 'complete') {
+              expect(infer.status).to.equal('done');
+              expect(infer.tokens.length).to.be.greaterThan(0);
+              expect(infer.tokens.length).to.be.at.most(infer.maxTokens);
+            } else {
+              expect(errors.map((e) => (e.error as Error & { code?: string }).code)).to.deep.equal([want.infer]);
+            }
+          }
+          if (!want.error && want.infer !== 'INFER_CONTEXT_OVERFLOW') expect(errors).to.deep.equal([]);
         });
       }
     });
