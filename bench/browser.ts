@@ -1,6 +1,7 @@
 /** Browser entry of `npm run bench`: runs every benchmark and hands the figures to the runner. */
 import { runInferBench } from './infer.bench.js';
 import { runMeshBench } from './mesh.bench.js';
+import { runPowBench } from './pow.bench.js';
 import { runRegenBench } from './regen.bench.js';
 import { runSyncBench } from './sync.bench.js';
 import type { BenchResults } from './types.js';
@@ -16,4 +17,5 @@ window.kpcBench = async (signaling: string) => ({
   ...(await runMeshBench(signaling)),
   ...(await runSyncBench(signaling)),
   ...(await runInferBench()),
+  ...(await runPowBench()),
 });

@@ -61,6 +61,13 @@ export type KpcErrorCode =
   | 'INFER_BAD_INPUT'
   | 'INFER_CONTEXT_OVERFLOW'
   | 'INFER_ABORTED'
+  // distributed inference (src/infer/cluster)
+  | 'INFER_BAD_FRAME'
+  | 'INFER_UNKNOWN_MODEL'
+  | 'INFER_KV_MISSING'
+  | 'INFER_TIMEOUT'
+  | 'INFER_NO_QUORUM'
+  | 'INFER_UNAVAILABLE'
   // proof-of-π admission (src/pow)
   | 'POW_BAD_PARAMS'
   | 'POW_MALFORMED'

@@ -16,3 +16,4 @@ export * from './cluster.js';
 export * from './runtime.js';
 export * from './sync/index.js';
 export * from './infer/index.js';
+export * from './pow/index.js';
