@@ -67,6 +67,7 @@ export type KpcErrorCode =
   | 'INFER_KV_MISSING'
   | 'INFER_TIMEOUT'
   | 'INFER_NO_QUORUM'
+  | 'INFER_DISAGREEMENT'
   | 'INFER_UNAVAILABLE'
   // proof-of-π admission (src/pow)
   | 'POW_BAD_PARAMS'

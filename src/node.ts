@@ -20,6 +20,10 @@ import { WebRtcLinkFactory } from './mesh/webrtc-link.js';
 import { StateMachine, type NodeState, type StateChange } from './state/machine.js';
 import { systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
 import { SyncGossip } from './gossip/sync-gossip.js';
+import { connectConsensus, flood } from './gossip/consensus-gossip.js';
+import { ConsensusEngine, type Decision } from './consensus/index.js';
+import { EVICTED_PREFIX, clusterExecutors } from './decisions.js';
+import { MessageType } from './protocol/index.js';
 import type { JsonValue } from './protocol/index.js';
 import { IndexedDbStorage, Replica, type Entry, type EntryKind, type SyncStorage } from './sync/index.js';
 
@@ -60,6 +64,8 @@ export interface PiNodeOptions {
   syncStorage?: (nodeId: string) => SyncStorage;
   /** How long SYNCING may take before the node goes RECOVERING and keeps catching up, ms. Default 10000. */
   syncTimeoutMs?: number;
+  /** How long a consensus slot waits for a quorum, ms. Default 10000. */
+  consensusTimeoutMs?: number;
   /** Background anti-entropy interval, ms. Default 10000. */
   antiEntropyMs?: number;
   /** Clock, timers and randomness; the simulator passes a virtual one. Default: the system's. */
@@ -88,6 +94,8 @@ export class PiNode extends EventTarget {
   private syncTimer: TimerHandle | undefined;
   private replica: Replica | null = null;
   private gossip: SyncGossip | null = null;
+  private consensus: ConsensusEngine | null = null;
+  private unwireConsensus: (() => void) | null = null;
   private readonly rt: Runtime;
   private starting: Promise<void> | null = null;
   private readonly changes: StateChange[] = [];
@@ -189,6 +197,10 @@ export class PiNode extends EventTarget {
     this.rt.clearTimeout(this.discoveryTimer);
     this.rt.clearTimeout(this.connectTimer);
     this.rt.clearTimeout(this.syncTimer);
+    this.unwireConsensus?.();
+    this.unwireConsensus = null;
+    this.consensus?.close();
+    this.consensus = null;
     this.gossip?.stop();
     this.gossip = null;
     const mesh = this.mesh;
@@ -240,6 +252,7 @@ export class PiNode extends EventTarget {
       log: this.options.log,
       createSignaling: this.options.createSignaling,
       runtime: this.rt,
+      refuse: (id) => this.isEvicted(id),
     });
     this.mesh = mesh;
     for (const type of ['peers', 'topology', 'message', 'reject', 'signaling', 'peer-open', 'peer-close']) {
@@ -251,6 +264,19 @@ export class PiNode extends EventTarget {
     mesh.addEventListener('signaling', (ev) => {
       if ((ev as CustomEvent<{ connected: boolean }>).detail.connected) this.startDiscoveryWindow();
     });
+    const consensus = new ConsensusEngine({
+      identity,
+      runtime: this.rt,
+      timeoutMs: this.options.consensusTimeoutMs,
+      executors: clusterExecutors(replica, (id) => this.onEvicted(id)),
+      members: () => this.readyMembers(),
+      send: (bytes) => flood(mesh, MessageType.CONSENSUS, bytes),
+    });
+    this.consensus = consensus;
+    this.unwireConsensus = connectConsensus(mesh, consensus);
+    for (const type of ['commit', 'rollback', 'equivocation']) {
+      consensus.addEventListener(type, (ev) => this.dispatchEvent(new CustomEvent(`consensus-${type}`, { detail: (ev as CustomEvent).detail })));
+    }
     const gossip = new SyncGossip({ mesh, replica, runtime: this.rt, antiEntropyMs: this.options.antiEntropyMs });
     this.gossip = gossip;
     gossip.addEventListener('caught-up', () => this.onCaughtUp());
@@ -382,6 +408,40 @@ export class PiNode extends EventTarget {
   /** Version vector of the local replica: how many deltas of each author it holds. */
   versionVector(): Record<string, number> {
     return { ...this.requireReplica().versionVector() };
+  }
+
+  // ------------------------------------------------------------------ consensus (spec §5.2)
+
+  /**
+   * Proposes a cluster decision — `'model-spec'` (payload: a model spec) or `'evict'`
+   * (payload: `{nodeId, reason?}`). Resolves with the decision once ≥ 67% of the READY
+   * members voted for it and it was executed here (or rolled back: see its `status`).
+   * @throws KpcError `CONSENSUS_TIMEOUT` when no quorum formed in time.
+   */
+  propose(kind: 'model-spec' | 'evict' | (string & {}), payload: JsonValue): Promise<Decision> {
+    if (!this.consensus) return Promise.reject(new KpcError('NODE_STOPPED', 'the node is not running'));
+    return this.consensus.propose(kind, payload);
+  }
+
+  /** Committed decisions, in slot order. */
+  get decisions(): readonly Decision[] {
+    return this.consensus?.decisions ?? [];
+  }
+
+  /** This node and its peers that announced READY: the membership a proposal is voted by. */
+  private readyMembers(): string[] {
+    const ids = this.nodeId ? [this.nodeId] : [];
+    for (const p of this.peers) if (p.state === 'READY' && !this.isEvicted(p.nodeId)) ids.push(p.nodeId);
+    return ids.sort();
+  }
+
+  private isEvicted(nodeId: string): boolean {
+    return this.replica?.get(EVICTED_PREFIX + nodeId) !== undefined;
+  }
+
+  private onEvicted(nodeId: string): void {
+    if (nodeId === this.nodeId) return;
+    this.mesh?.penalize(nodeId, new KpcError('CONSENSUS_REJECTED', 'evicted by cluster decision'), 1_000);
   }
 
   private requireReplica(): Replica {

@@ -59,6 +59,8 @@ export interface MeshOptions {
   createSignaling?: (url: string) => SignalingChannel;
   /** Clock, timers and randomness; virtual in the simulator. Default: the system's. */
   runtime?: Runtime;
+  /** Nodes refused for good (e.g. evicted by a cluster decision), beside those banned for a while. */
+  refuse?: (nodeId: string) => boolean;
 }
 
 interface PeerEntry {
@@ -90,7 +92,7 @@ const STOP_DRAIN_MS = 200;
 export class Mesh extends EventTarget {
   /** Node id of this node. */
   readonly nodeId: string;
-  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime'>> & Pick<MeshOptions, 'log'>;
+  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime' | 'refuse'>> & Pick<MeshOptions, 'log'>;
   private readonly peersById = new Map<string, PeerEntry>();
   private readonly discovery: Discovery;
   /** `peer:session` of every attempt we made or were offered: late signals of those are benign. */
@@ -102,6 +104,7 @@ export class Mesh extends EventTarget {
   private readonly rt: Runtime;
   private running = false;
   private readonly makeSignaling: (url: string) => SignalingChannel;
+  private readonly refuse: (nodeId: string) => boolean;
 
   constructor(options: MeshOptions) {
     super();
@@ -123,6 +126,7 @@ export class Mesh extends EventTarget {
     };
     this.makeSignaling = options.createSignaling ?? ((url) => createSignaling(url, { log: (m, c) => this.log('warn', m, c) }));
     this.penalties = new PeerPenalties(this.rt);
+    this.refuse = options.refuse ?? (() => false);
     this.discovery = new Discovery({
       identity: this.opts.identity,
       clusterId: this.opts.clusterId,
@@ -134,7 +138,7 @@ export class Mesh extends EventTarget {
       state: () => this.opts.getState(),
       linkedPeers: () => this.peers.map((p) => p.nodeId),
       isLinkedOrPending: (id) => this.peersById.has(id),
-      isBanned: (id) => this.penalties.isBanned(id),
+      isBanned: (id) => this.isBanned(id),
       onMember: (id) => this.maybeConnect(id),
       onSignal: (env) => this.onSignal(env),
       onStatus: (url, connected) => this.dispatch('signaling', { url, connected }),
@@ -282,7 +286,7 @@ export class Mesh extends EventTarget {
 
   /** Whether `nodeId` is currently refused after {@link penalize}. */
   isBanned(nodeId: string): boolean {
-    return this.penalties.isBanned(nodeId);
+    return this.refuse(nodeId) || this.penalties.isBanned(nodeId);
   }
 
   /** Tells peers and signaling about a state change right away instead of at the next heartbeat. */
@@ -311,7 +315,7 @@ export class Mesh extends EventTarget {
   }
 
   private maybeConnect(remoteId: string): void {
-    if (!this.running || this.penalties.isBanned(remoteId) || this.peersById.has(remoteId) || this.peersById.size >= this.opts.maxPeers) return;
+    if (!this.running || this.isBanned(remoteId) || this.peersById.has(remoteId) || this.peersById.size >= this.opts.maxPeers) return;
     this.addPeer(remoteId, true, randomHex64(this.rt));
   }
 
