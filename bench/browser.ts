@@ -1,4 +1,5 @@
 /** Browser entry of `npm run bench`: runs every benchmark and hands the figures to the runner. */
+import { runClusterInferBench } from './infer-cluster.bench.js';
 import { runInferBench } from './infer.bench.js';
 import { runMeshBench } from './mesh.bench.js';
 import { runPowBench } from './pow.bench.js';
@@ -17,5 +18,6 @@ window.kpcBench = async (signaling: string) => ({
   ...(await runMeshBench(signaling)),
   ...(await runSyncBench(signaling)),
   ...(await runInferBench()),
+  ...(await runClusterInferBench(signaling)),
   ...(await runPowBench()),
 });

@@ -17,3 +17,5 @@ export * from './runtime.js';
 export * from './sync/index.js';
 export * from './infer/index.js';
 export * from './pow/index.js';
+export * from './consensus/index.js';
+export * from './infer/cluster/index.js';

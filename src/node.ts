@@ -24,6 +24,7 @@ import { connectConsensus, flood } from './gossip/consensus-gossip.js';
 import { ConsensusEngine, type Decision } from './consensus/index.js';
 import { EVICTED_PREFIX, clusterExecutors } from './decisions.js';
 import { MessageType } from './protocol/index.js';
+import { ClusterInference, type ClusterGenerateOptions, type ClusterToken } from './infer/cluster/index.js';
 import type { JsonValue } from './protocol/index.js';
 import { IndexedDbStorage, Replica, type Entry, type EntryKind, type SyncStorage } from './sync/index.js';
 
@@ -96,6 +97,7 @@ export class PiNode extends EventTarget {
   private gossip: SyncGossip | null = null;
   private consensus: ConsensusEngine | null = null;
   private unwireConsensus: (() => void) | null = null;
+  private inference: ClusterInference | null = null;
   private readonly rt: Runtime;
   private starting: Promise<void> | null = null;
   private readonly changes: StateChange[] = [];
@@ -197,6 +199,8 @@ export class PiNode extends EventTarget {
     this.rt.clearTimeout(this.discoveryTimer);
     this.rt.clearTimeout(this.connectTimer);
     this.rt.clearTimeout(this.syncTimer);
+    this.inference?.close();
+    this.inference = null;
     this.unwireConsensus?.();
     this.unwireConsensus = null;
     this.consensus?.close();
@@ -280,6 +284,7 @@ export class PiNode extends EventTarget {
     const gossip = new SyncGossip({ mesh, replica, runtime: this.rt, antiEntropyMs: this.options.antiEntropyMs });
     this.gossip = gossip;
     gossip.addEventListener('caught-up', () => this.onCaughtUp());
+    this.inference = this.createInference(identity.nodeId, mesh);
     this.machine.transition('DISCOVERING', 'identity and state loaded');
     mesh.start();
     gossip.start();
@@ -408,6 +413,51 @@ export class PiNode extends EventTarget {
   /** Version vector of the local replica: how many deltas of each author it holds. */
   versionVector(): Record<string, number> {
     return { ...this.requireReplica().versionVector() };
+  }
+
+  // ------------------------------------------------------------------ inference
+
+  /**
+   * Generates tokens with the layers spread over the READY nodes of the cluster
+   * (this one included), each regenerating its layers' weights from the model spec.
+   * Same spec, prompt and sampling options give the same tokens as a single node.
+   * With `redundancy: r`, r nodes compute each segment and their activation checksums
+   * must agree by two thirds. Procedural weights are untrained: the output is
+   * deterministic, not meaningful language.
+   */
+  generate(prompt: string, opts: ClusterGenerateOptions): AsyncIterable<ClusterToken> {
+    if (!this.inference) throw new KpcError('NODE_STOPPED', 'the node is not running');
+    return this.inference.generate(prompt, opts);
+  }
+
+  /** INFER traffic this node sent and received (frames, bytes), for figures. */
+  get inferenceStats(): ClusterInference['stats'] | undefined {
+    return this.inference?.stats;
+  }
+
+  private createInference(nodeId: string, mesh: Mesh): ClusterInference {
+    const inference = new ClusterInference({
+      nodeId,
+      runtime: this.rt,
+      mesh: {
+        peers: () => mesh.peers,
+        send: (to, body) => mesh.sendMessage(to, { type: MessageType.INFER, body }),
+        onFrame: (cb) => {
+          const on = (ev: Event) => {
+            const d = (ev as CustomEvent<{ from: string; type: number; body: unknown }>).detail;
+            if (d.type === MessageType.INFER) cb(d.from, d.body as Uint8Array);
+          };
+          mesh.addEventListener('protocol', on);
+          return () => mesh.removeEventListener('protocol', on);
+        },
+        penalize: (id, err) => mesh.penalize(id, err),
+      },
+    });
+    // Its rejections already reach `reject` through mesh.penalize; failovers and disagreements are news.
+    for (const t of ['failover', 'disagreement']) {
+      inference.addEventListener(t, (ev) => this.dispatchEvent(new CustomEvent(t, { detail: (ev as CustomEvent).detail })));
+    }
+    return inference;
   }
 
   // ------------------------------------------------------------------ consensus (spec §5.2)

@@ -5,6 +5,7 @@ import { ClusterRegistry } from '../../src/cluster.js';
 import { KpcError } from '../../src/errors.js';
 import { parseSignalingList } from '../../src/node.js';
 import { clusterContext, type ClusterContext } from '../context.js';
+import { RegistryInferenceBackend, type InferenceBackend } from '../kpc-infer/backend.js';
 import { EVENT_INIT, iceServersConverter, sameIceServers, validIceServers } from '../shared/config.js';
 import { styles } from './kpc-cluster.styles.js';
 
@@ -56,6 +57,9 @@ export class KpcCluster extends LitElement {
   /** The nodes of this cluster on this page. The same object for the element's whole life. */
   readonly registry: ClusterRegistry = new ClusterRegistry();
 
+  /** Inference for `<kpc-infer>` inside: pipelined over the cluster's READY nodes. */
+  readonly inference: InferenceBackend = new RegistryInferenceBackend(this.registry);
+
   @provide({ context: clusterContext })
   private provided: ClusterContext = this.buildContext();
 
@@ -94,6 +98,7 @@ export class KpcCluster extends LitElement {
       signaling: parseSignalingList(this.signaling ?? ''),
       iceServers: validIceServers(this.iceServers ?? []) ?? [],
       registry: this.registry,
+      inference: this.inference,
     };
   }
 

@@ -97,3 +97,20 @@ export class LocalInferenceBackend implements InferenceBackend {
 
 /** The backend `<kpc-infer>` uses when neither its `backend` property nor its cluster gives one: shared by every element of the page. */
 export const localInferenceBackend: LocalInferenceBackend = new LocalInferenceBackend();
+
+/**
+ * The cluster's backend, offered by `<kpc-cluster>`: the model's blocks are spread
+ * over the READY nodes of the cluster by one of this page's READY π-nodes
+ * (`PiNode.generate`). With no READY node on the page it runs locally instead.
+ */
+export class RegistryInferenceBackend implements InferenceBackend {
+  constructor(private readonly registry: import('../../src/cluster.js').ClusterRegistry) {}
+
+  generate(prompt: string, opts: InferenceOptions): AsyncIterable<InferenceToken> {
+    const ready = this.registry.nodes.filter((n) => n.state === 'READY');
+    // The best-connected node reaches the most layer holders directly.
+    const node = ready.sort((a, b) => b.peers.length - a.peers.length)[0];
+    if (!node) return localInferenceBackend.generate(prompt, opts);
+    return node.generate(prompt, { ...opts, model: opts.model as ModelPresetName });
+  }
+}

@@ -162,7 +162,8 @@ export class KpcNode extends LitElement {
 
   /** Open peer links. */
   get peers(): readonly PeerInfo[] {
-    return this.peerList;
+    // Live from the running node: peers' states change with heartbeats, not only with links.
+    return this.current && this.currentKey !== null ? this.current.peers : this.peerList;
   }
 
   /**

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { html } from 'lit';
 import {
   KpcInfer,
+  THIS_TAB,
   UNTRAINED_NOTE,
   clusterContext,
   type InferenceBackend,
@@ -14,6 +15,7 @@ import {
 } from '../../components/index.js';
 import { ClusterRegistry } from '../../src/cluster.js';
 import { LocalModel, MODEL_PRESETS } from '../../src/infer/index.js';
+import { executeServerCommand } from '@web/test-runner-commands';
 import { cleanup, fixture, nextEvent, part, parts, waitFor } from './util.js';
 
 const PROMPT = 'Hello, π-node!';
@@ -314,12 +316,35 @@ describe('<kpc-infer>', function () {
     expect(fromCluster.calls).to.have.length(1);
   });
 
-  it('inside a <kpc-cluster> without an inference backend it runs locally', async () => {
+  it('inside a <kpc-cluster> with no READY node, the cluster backend runs the model in this tab', async () => {
     const root = fixture(html`<kpc-cluster signaling="local:kpc-infer-test" cluster-id="kpc-infer-test"><kpc-infer max-tokens="3"></kpc-infer></kpc-cluster>`);
     const el = root.querySelector('kpc-infer')!;
     await el.updateComplete;
-    expect(el.activeBackend.source).to.equal('local');
+    expect(el.activeBackend.source).to.equal('cluster');
+    const log = record(el);
     expect((await el.generate())?.tokens).to.equal(3);
+    expect(log.tokens[0].route?.[0].nodes).to.deep.equal([THIS_TAB]);
+  });
+
+  it('inside a <kpc-cluster> of READY nodes, the layers run on the nodes and the tokens equal LocalModel', async () => {
+    const signaling = (await executeServerCommand('signal-url')) as string;
+    const cluster = `infer-${Math.random().toString(36).slice(2)}`;
+    const root = fixture(html`<kpc-cluster signaling=${signaling} cluster-id=${cluster}>
+      ${[0, 1, 2, 3].map((i) => html`<kpc-node autostart identity-slot=${`${cluster}-${i}`}></kpc-node>`)}
+      <kpc-infer max-tokens="12" temperature="0.8" seed="1" prompt=${PROMPT}></kpc-infer>
+    </kpc-cluster>`);
+    const nodes = [...root.querySelectorAll('kpc-node')];
+    await waitFor(() => nodes.every((n) => n.state === 'READY' && n.peers.length === 3 && n.peers.every((p) => p.state === 'READY')), 30_000, 'four READY nodes');
+    const el = root.querySelector('kpc-infer')!;
+    const log = record(el);
+    const done = await el.generate();
+    const want = [];
+    for await (const t of (await LocalModel.load('kpc-tiny')).generate(PROMPT, { maxTokens: 12, temperature: 0.8, seed: 1 })) want.push(t.token);
+    expect(done?.tokenIds).to.deep.equal(want);
+    const ids = new Set(nodes.map((n) => n.nodeId));
+    expect(log.tokens[0].route!.every((hop) => hop.nodes.every((id) => ids.has(id)))).to.equal(true);
+    const shown = part(el, '[part=route]').textContent ?? '';
+    expect(nodes.some((n) => shown.includes(n.nodeId!.slice(0, 8))), shown).to.equal(true);
   });
 
   it('removing the element stops its run', async () => {

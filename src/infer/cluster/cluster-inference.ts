@@ -1,0 +1,377 @@
+/**
+ * ClusterInference: distributed, verified inference over the mesh — a layer above it,
+ * like the CRDT's gossip layer. Every node serves (answers INFER requests for any
+ * segment of any model it is asked for, within its limits); any node can request
+ * (`generate`), and gets exactly the tokens `LocalModel.generate` would give.
+ *
+ * Events (all `CustomEvent`): `failover` ({@link FailoverDetail}), `disagreement`
+ * ({@link DisagreementDetail}), `reject` ({@link RejectDetail}: a dropped invalid frame).
+ */
+import { KpcError, isKpcError } from '../../errors.js';
+import { ENVELOPE_MIN_BYTES } from '../../protocol/envelope.js';
+import { canonicalJsonBytes } from '../../protocol/canonical-json.js';
+import { randomHex64, systemRuntime, type Runtime } from '../../runtime.js';
+import { modelSpecId, normalizeModelSpec, resolveModelSpec } from '../model-spec.js';
+import { mulberry32, sampleToken } from '../sampler.js';
+import { BOS, EOS, PAD, StreamDecoder, encode } from '../tokenizer.js';
+import { WeightCache } from '../weights.js';
+import { assignSegments } from './assignment.js';
+import { bytesToFloats, decodeFrame, encodeFrame, floatsToBytes, payloadChecksum, type InferFrame, type RequestFrame, type ResultFrame } from './frames.js';
+import { Reassembler, splitFrame } from './parts.js';
+import { CHUNK_ROWS, InferenceJob, type JobRequest, type JobTransport, type Outcome } from './job.js';
+import { SegmentServer } from './server.js';
+import type { ClusterGenerateOptions, ClusterInferenceOptions, ClusterToken, DisagreementDetail, FailoverDetail, InferTrafficStats, InferenceMesh } from './types.js';
+
+/** Default largest INFER body: a 256 KiB data-channel message minus the signed envelope around it. */
+export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 - ENVELOPE_MIN_BYTES;
+
+/** Requests given up on, remembered so their late answers are not taken for forgeries. */
+const MAX_ABANDONED = 256;
+
+interface Pending {
+  node: string;
+  req: RequestFrame;
+  dim: number;
+  finish: (o: Outcome) => void;
+}
+
+/** Distributed inference of one node: serving for others, requesting for itself. */
+export class ClusterInference extends EventTarget {
+  /** This node's id. */
+  readonly nodeId: string;
+  readonly #mesh: InferenceMesh;
+  readonly #rt: Runtime;
+  readonly #timeoutMs: number;
+  readonly #livenessMs: number;
+  readonly #maxFrame: number;
+  readonly #server: SegmentServer;
+  readonly #parts: Reassembler;
+  readonly #pending = new Map<number, Pending>();
+  /** `node|model` pairs whose spec the node has acknowledged. */
+  readonly #specSent = new Set<string>();
+  /** Request id → node of requests given up on after a timeout (bounded). */
+  readonly #abandoned = new Map<number, string>();
+  readonly #stats: InferTrafficStats = { framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0 };
+  readonly #unsubscribe: () => void;
+  readonly #customRuntime: boolean;
+  #nextId = 1;
+  #closed = false;
+
+  /** @param opts - this node's id, the mesh, and limits (see {@link ClusterInferenceOptions}) */
+  constructor(opts: ClusterInferenceOptions) {
+    super();
+    this.nodeId = opts.nodeId;
+    this.#mesh = opts.mesh;
+    this.#rt = opts.runtime ?? systemRuntime;
+    this.#customRuntime = opts.runtime !== undefined;
+    this.#timeoutMs = opts.timeoutMs ?? 5_000;
+    this.#livenessMs = opts.livenessMs ?? 50;
+    this.#maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#server = new SegmentServer({ cache: opts.cache ?? new WeightCache(), maxKvBytes: opts.maxKvBytes, maxModelParams: opts.maxModelParams });
+    this.#parts = new Reassembler(() => this.#rt.now(), Math.max(30_000, this.#timeoutMs * 4));
+    this.#unsubscribe = this.#mesh.onFrame((from, body) => this.#onFrame(from, body));
+  }
+
+  /** INFER traffic of this node so far (bodies; each frame also costs a 116-byte envelope). */
+  get stats(): Readonly<InferTrafficStats> {
+    return { ...this.#stats };
+  }
+
+  /** What this node holds for serving: models, KV caches and their bytes. */
+  get serving(): { models: number; kvCaches: number; kvBytes: number } {
+    return this.#server.stats;
+  }
+
+  /** Stops listening; pending requests fail as if their links closed, and KV caches kept for others are dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    for (const p of [...this.#pending.values()]) p.finish(this.#failed('closed', 'inference layer closed', 0));
+  }
+
+  /**
+   * Streams the continuation of `prompt`, computed by the cluster: the READY members
+   * (this node included) hold contiguous block ranges by rendezvous hashing, this node
+   * embeds, pipelines activations through them and samples. Same spec, prompt and
+   * options → exactly the tokens of `LocalModel.generate`, whoever computes.
+   *
+   * A holder that leaves or stops answering is replaced by the next node in rendezvous
+   * order, which rebuilds its KV cache from the history (a `failover` event). With
+   * `redundancy` r, each segment is computed by r nodes and an output counts when
+   * ⌈2r/3⌉ agree on its checksum; others are reported (`disagreement`) and penalized.
+   * @throws KpcError `INFER_BAD_SPEC`, `INFER_BAD_INPUT`, `INFER_CONTEXT_OVERFLOW`,
+   *   `INFER_ABORTED`, `INFER_NO_QUORUM` (outputs disagree and no more nodes can decide,
+   *   or fewer members than r), `INFER_UNAVAILABLE` (no node left for a segment)
+   */
+  generate(prompt: string, opts: ClusterGenerateOptions): AsyncIterable<ClusterToken> {
+    return this.#run(prompt, opts);
+  }
+
+  async *#run(prompt: string, opts: ClusterGenerateOptions): AsyncGenerator<ClusterToken, void, undefined> {
+    const { maxTokens, temperature, seed, stopAtEos, redundancy } = checkOptions(opts);
+    const { signal } = opts;
+    const spec = resolveModelSpec(opts.model);
+    const modelId = modelSpecId(spec);
+    const tokens = encode(prompt);
+    if (tokens.length > spec.contextLength) {
+      throw new KpcError('INFER_CONTEXT_OVERFLOW', `the prompt is ${tokens.length} tokens (BOS included); the context holds ${spec.contextLength}`, {
+        tokens: tokens.length, contextLength: spec.contextLength,
+      });
+    }
+    aborted(signal);
+    if (this.#closed) throw new KpcError('INFER_UNAVAILABLE', 'the inference layer is closed');
+    if (maxTokens === 0) return;
+    const members = [this.nodeId, ...this.#mesh.peers().filter((p) => p.state === 'READY').map((p) => p.nodeId)];
+    const assignment = assignSegments(modelId, spec.layers, members, redundancy, opts.segments);
+    const tr = this.#server.transformer(spec, modelId);
+    const job = new InferenceJob({
+      id: randomHex64(this.#rt) + randomHex64(this.#rt), modelId, specBytes: canonicalJsonBytes(normalizeModelSpec(spec)),
+      transformer: tr, assignment, redundancy, transport: this.#transport(signal),
+    });
+    const banned = new Set(stopAtEos ? [BOS, PAD] : [BOS, PAD, EOS]);
+    const rng = mulberry32(seed);
+    const decoder = new StreamDecoder();
+    const dim = spec.dim;
+    try {
+      let t0 = this.#rt.now();
+      // The prompt in chunks (any split gives the same bits), as LocalModel does.
+      let step!: { hidden: Float32Array; route: ClusterToken['route'] };
+      for (let start = 0; start < tokens.length; start += CHUNK_ROWS) {
+        const chunk = tokens.slice(start, start + CHUNK_ROWS);
+        step = await job.forward(chunk, start);
+        aborted(signal);
+      }
+      let hidden = step.hidden.subarray(step.hidden.length - dim);
+      let pos = tokens.length;
+      for (let index = 0; ; index++) {
+        const token = sampleToken(tr.logits(hidden), temperature, rng, banned);
+        const route = step.route;
+        if (token === EOS) {
+          yield { token, text: decoder.flush(), index, ms: this.#rt.now() - t0, route };
+          return;
+        }
+        const last = index + 1 === maxTokens || pos >= spec.contextLength;
+        const text = decoder.push(token) + (last ? decoder.flush() : '');
+        yield { token, text, index, ms: this.#rt.now() - t0, route };
+        if (last) return;
+        t0 = this.#rt.now();
+        await nextMacrotask(this.#customRuntime ? this.#rt : undefined);
+        aborted(signal);
+        job.index = index + 1;
+        step = await job.forward([token], pos);
+        hidden = step.hidden;
+        pos++;
+      }
+    } finally {
+      this.#release(job);
+    }
+  }
+
+  /** Tells every node that worked on the job to drop its KV caches. */
+  #release(job: InferenceJob): void {
+    for (const node of job.used) {
+      if (node === this.nodeId) this.#server.release(this.nodeId, job.id);
+      else this.#send(node, encodeFrame({ kind: 'release', job: job.id }));
+    }
+  }
+
+  #transport(signal: AbortSignal | undefined): JobTransport {
+    return {
+      self: this.nodeId,
+      now: () => this.#rt.now(),
+      available: (n) => n === this.nodeId || this.#mesh.peers().some((p) => p.nodeId === n && p.state === 'READY'),
+      request: (n, job, req) => this.#request(n, job, req, signal),
+      penalize: (n, err) => this.#mesh.penalize(n, err),
+      failover: (d) => this.#emit<FailoverDetail>('failover', d),
+      disagreement: (d) => this.#emit<DisagreementDetail>('disagreement', d),
+    };
+  }
+
+  /**
+   * One request to one node, with the spec attached when the node may not know the
+   * model, one retry after a timeout (a lost frame is not a dead node), and a second
+   * try with the spec when the node had forgotten it.
+   */
+  async #request(node: string, job: InferenceJob, r: JobRequest, signal: AbortSignal | undefined): Promise<Outcome> {
+    const t0 = this.#rt.now();
+    const key = `${node}|${job.modelId}`;
+    let withSpec = node !== this.nodeId && !this.#specSent.has(key);
+    let retried = false;
+    for (;;) {
+      aborted(signal);
+      const req: RequestFrame = {
+        kind: 'request', job: job.id, requestId: this.#nextId++ >>> 0, modelId: job.modelId, from: r.from, to: r.to, pos: r.pos,
+        rows: r.rows, lastRow: r.lastRow, spec: withSpec ? job.specBytes : undefined, payload: floatsToBytes(r.payload),
+      };
+      const o = node === this.nodeId ? this.#local(req) : await this.#remote(node, req, r.payload.length / r.rows, t0, signal);
+      aborted(signal);
+      if (o.ok) {
+        if (withSpec) this.#specSent.add(key);
+        return o;
+      }
+      if (o.error.code === 'INFER_UNKNOWN_MODEL' && !withSpec) {
+        withSpec = true;
+        continue;
+      }
+      if (o.reason === 'timeout' && !retried) {
+        retried = true;
+        continue;
+      }
+      return o;
+    }
+  }
+
+  /** This node's own segments: no frames, same server code. */
+  #local(req: RequestFrame): Outcome {
+    const { reply } = this.#server.handle(this.nodeId, req);
+    if (reply.kind === 'error') return { ok: false, reason: 'error', error: new KpcError(reply.code, reply.message, { have: reply.have }), have: reply.have, detectMs: 0 };
+    return { ok: true, hidden: bytesToFloats(reply.payload), checksum: reply.checksum };
+  }
+
+  #remote(node: string, req: RequestFrame, dim: number, t0: number, signal: AbortSignal | undefined): Promise<Outcome> {
+    const elapsed = () => this.#rt.now() - t0;
+    if (this.#closed || !this.#send(node, encodeFrame(req))) return Promise.resolve(this.#failed('closed', `no open link to ${node}`, elapsed()));
+    return new Promise<Outcome>((resolve) => {
+      const timer = this.#rt.setTimeout(() => p.finish(this.#failed('timeout', `no reply from ${node} in ${this.#timeoutMs} ms`, elapsed())), this.#timeoutMs);
+      const poll = this.#rt.setInterval(() => {
+        if (!this.#mesh.peers().some((x) => x.nodeId === node)) p.finish(this.#failed('closed', `the link to ${node} closed`, elapsed()));
+      }, this.#livenessMs);
+      const onAbort = () => p.finish(this.#failed('closed', 'aborted', elapsed()));
+      const p: Pending = {
+        node, req, dim,
+        finish: (o) => {
+          this.#rt.clearTimeout(timer);
+          this.#rt.clearTimeout(poll);
+          signal?.removeEventListener('abort', onAbort);
+          this.#pending.delete(req.requestId);
+          // Given up on (timeout, abort, lost link): an answer may still come, and is not a forgery.
+          if (!o.ok) this.#late(req.requestId, node);
+          resolve(o);
+        },
+      };
+      this.#pending.set(req.requestId, p);
+      signal?.addEventListener('abort', onAbort);
+    });
+  }
+
+  /** Remembers a request given up on, so its late answer is dropped quietly rather than penalized. */
+  #late(requestId: number, node: string): void {
+    this.#abandoned.set(requestId, node);
+    if (this.#abandoned.size > MAX_ABANDONED) this.#abandoned.delete(this.#abandoned.keys().next().value!);
+  }
+
+  #failed(reason: 'closed' | 'timeout', message: string, detectMs: number): Outcome {
+    return { ok: false, reason, error: new KpcError(reason === 'timeout' ? 'INFER_TIMEOUT' : 'INFER_UNAVAILABLE', message), have: 0, detectMs };
+  }
+
+  /** Sends one message, split into parts when it exceeds a data-channel message. */
+  #send(node: string, frame: Uint8Array): boolean {
+    for (const body of splitFrame(frame, this.#maxFrame, this.#nextId++ >>> 0)) {
+      if (!this.#mesh.send(node, body)) return false;
+      this.#stats.framesSent++;
+      this.#stats.bytesSent += body.length;
+    }
+    return true;
+  }
+
+  #onFrame(from: string, body: Uint8Array): void {
+    if (this.#closed) return;
+    this.#stats.framesReceived++;
+    this.#stats.bytesReceived += body.length;
+    try {
+      let frame: InferFrame = decodeFrame(body);
+      if (frame.kind === 'part') {
+        const whole = this.#parts.push(from, frame);
+        if (!whole) return;
+        frame = decodeFrame(whole);
+        if (frame.kind === 'part') throw new KpcError('INFER_BAD_FRAME', 'a part inside a part');
+      }
+      this.#dispatch(from, frame);
+    } catch (err) {
+      this.#reject(from, isKpcError(err) ? err : new KpcError('INFER_BAD_FRAME', String(err)));
+    }
+  }
+
+  #dispatch(from: string, frame: Exclude<InferFrame, { kind: 'part' }>): void {
+    switch (frame.kind) {
+      case 'request': {
+        const { reply, penalize } = this.#server.handle(from, frame);
+        this.#send(from, encodeFrame(reply));
+        if (penalize && reply.kind === 'error') this.#reject(from, new KpcError(reply.code, reply.message));
+        return;
+      }
+      case 'release':
+        this.#server.release(from, frame.job);
+        return;
+      case 'result':
+        return this.#onResult(from, frame);
+      case 'error': {
+        const p = this.#pending.get(frame.requestId);
+        if (this.#abandoned.get(frame.requestId) === from) return;
+        if (!p || p.node !== from || p.req.job !== frame.job) throw new KpcError('INFER_BAD_FRAME', 'an error answering no request of ours', { requestId: frame.requestId });
+        p.finish({ ok: false, reason: 'error', error: new KpcError(frame.code, frame.message, { have: frame.have }), have: frame.have, detectMs: 0 });
+      }
+    }
+  }
+
+  /** A result counts only for the request it answers, with the asked shape and a matching checksum; anything else is dropped. */
+  #onResult(from: string, f: ResultFrame): void {
+    const p = this.#pending.get(f.requestId);
+    const bad = (why: string) => new KpcError('INFER_BAD_FRAME', why, { requestId: f.requestId, from: f.from, to: f.to, pos: f.pos });
+    if (!p && this.#abandoned.get(f.requestId) === from) return; // slow, not wrong: no penalty
+    if (!p || p.node !== from || p.req.job !== f.job) throw bad('a result for a request this node was not sent');
+    const q = p.req;
+    if (f.from !== q.from || f.to !== q.to || f.pos !== q.pos || f.lastRow !== q.lastRow) throw bad(`a result for blocks [${f.from}, ${f.to}) at ${f.pos}, not the segment asked`);
+    const rows = q.lastRow ? 1 : q.rows;
+    if (f.rows !== rows || f.payload.length !== rows * p.dim * 4) throw bad(`a result of ${f.payload.length} bytes; ${rows}·${p.dim} float32 were asked`);
+    if (payloadChecksum(f.payload) !== f.checksum) throw bad('a result whose checksum does not match its activations');
+    p.finish({ ok: true, hidden: bytesToFloats(f.payload), checksum: f.checksum });
+  }
+
+  #reject(from: string, error: KpcError): void {
+    this.#mesh.penalize(from, error);
+    this.#emit('reject', { from, error });
+  }
+
+  #emit<T>(type: string, detail: T): void {
+    this.dispatchEvent(new CustomEvent<T>(type, { detail }));
+  }
+}
+
+/**
+ * Resolves on a later macrotask so input, timers and `abort()` run between tokens. As in
+ * LocalModel: `setTimeout(0)` is clamped to 4 ms in browsers (more than a kpc-tiny
+ * token), so `setImmediate` (Node) or a MessageChannel is used; an injected runtime's timer otherwise.
+ */
+function nextMacrotask(runtime: Runtime | undefined): Promise<void> {
+  if (runtime) return new Promise((resolve) => runtime.setTimeout(resolve, 0));
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof MessageChannel === 'function') {
+    const ch = new MessageChannel();
+    return new Promise((resolve) => {
+      ch.port1.onmessage = () => {
+        ch.port1.close();
+        resolve();
+      };
+      ch.port2.postMessage(0);
+    });
+  }
+  return new Promise((resolve) => globalThis.setTimeout(resolve, 0));
+}
+
+function aborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new KpcError('INFER_ABORTED', 'generation was aborted', { reason: String(signal.reason) });
+}
+
+function checkOptions(opts: ClusterGenerateOptions): { maxTokens: number; temperature: number; seed: number; stopAtEos: boolean; redundancy: number } {
+  const badOpt = (field: string, why: string) => new KpcError('INFER_BAD_INPUT', `${field} ${why}`, { field });
+  if (typeof opts !== 'object' || opts === null) throw new KpcError('INFER_BAD_INPUT', 'generate options must be an object');
+  const { maxTokens, temperature = 0, seed = 0, stopAtEos = true, redundancy = 1 } = opts;
+  if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw badOpt('maxTokens', 'must be a non-negative integer');
+  if (typeof temperature !== 'number' || !(temperature >= 0 && temperature < Infinity)) throw badOpt('temperature', 'must be a finite number ≥ 0');
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw badOpt('seed', 'must be a uint32');
+  if (!Number.isInteger(redundancy) || redundancy < 1 || redundancy > 64) throw badOpt('redundancy', 'must be an integer in [1, 64]');
+  return { maxTokens, temperature, seed, stopAtEos: stopAtEos !== false, redundancy };
+}
