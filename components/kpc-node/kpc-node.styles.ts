@@ -48,6 +48,8 @@ export const styles = [
     }
 
     [part='peers'],
+    [part='sync'],
+    [part='decision'],
     [part='signaling'] {
       color: var(--kpc-color-muted, #4b5563);
     }

@@ -6,6 +6,7 @@ import { KpcError } from '../../src/errors.js';
 import type { PeerInfo } from '../../src/mesh/types.js';
 import { PiNode, parseSignalingList, type PiNodeOptions } from '../../src/node.js';
 import type { StateChange } from '../../src/state/machine.js';
+import type { Decision } from '../../src/consensus/index.js';
 import { clusterContext, type ClusterContext } from '../context.js';
 import { EVENT_INIT, iceServersConverter, validIceServers } from '../shared/config.js';
 import type { DisplayState } from '../shared/state-colors.js';
@@ -69,6 +70,7 @@ function given(value: string | null | undefined): value is string {
  * @event {CustomEvent<PeerInfo[]>} kpc-peers-change - The set of open peer links changed. Detail: the open links.
  * @event {CustomEvent<KpcReadyDetail>} kpc-ready - The node entered READY (again after every recovery). Detail: `{ nodeId, peers }`.
  * @event {CustomEvent<KpcSignalingDetail>} kpc-signaling-change - A signaling server connected or dropped. Detail: `{ url, connected }`.
+ * @event {CustomEvent<Decision>} kpc-decision - A cluster decision committed (spec §5.2). Detail: the decision (`slot`, `kind`, `payload`, `status`).
  * @event {CustomEvent<KpcErrorDetail>} kpc-error - Start failed (bad settings, identity store failure) or the node dropped an invalid input. Detail: `{ error, source?, from? }`.
  *
  * @csspart base - The card around everything.
@@ -77,6 +79,8 @@ function given(value: string | null | undefined): value is string {
  * @csspart peers - The peer count (`data-count` holds the number).
  * @csspart signaling - Signaling servers connected / configured (`data-status`: `all`, `some`, `none`, `idle`).
  * @csspart error - The last error, shown until the next successful start.
+ * @csspart sync - Replicated cluster state held: keys and signed deltas (`data-keys`).
+ * @csspart decision - The last consensus decision (`data-kind`, `data-status`), once there is one.
  *
  * @cssprop [--kpc-state-bootstrap=#0f766e] - Colour of BOOTSTRAP (and likewise `--kpc-state-discovering`, `-connecting`, `-syncing`, `-ready`, `-degraded`, `-recovering`, `-offline`, `-idle`).
  * @cssprop [--kpc-state-text=#ffffff] - Text colour on the state badge.
@@ -132,6 +136,9 @@ export class KpcNode extends LitElement {
   @state() private peerList: readonly PeerInfo[] = [];
   @state() private signalingStatus: ReadonlyMap<string, boolean> = new Map();
   @state() private lastError: Error | null = null;
+  /** Replicated keys held and deltas applied: the sync progress shown in the `sync` part. */
+  @state() private syncInfo: { keys: number; deltas: number } = { keys: 0, deltas: 0 };
+  @state() private lastDecision: { kind: string; slot: number; status: string } | null = null;
 
   private current: PiNode | null = null;
   /** Settings the current node runs with; null once it was torn down. */
@@ -228,6 +235,12 @@ export class KpcNode extends LitElement {
         <span part="signaling" data-status=${status} title=${urls.map(([u, c]) => `${u}: ${c ? 'connected' : 'disconnected'}`).join('\n')}
           >signaling ${urls.length === 0 ? '—' : `${up}/${urls.length}`}</span
         >
+        <span part="sync" data-keys=${this.syncInfo.keys} title="replicated keys · signed deltas held">${this.syncInfo.keys} keys · ${this.syncInfo.deltas} deltas</span>
+        ${this.lastDecision
+          ? html`<span part="decision" data-kind=${this.lastDecision.kind} data-status=${this.lastDecision.status}
+              >decided #${this.lastDecision.slot}: ${this.lastDecision.kind}${this.lastDecision.status === 'executed' ? '' : ` (${this.lastDecision.status})`}</span
+            >`
+          : nothing}
         ${this.lastError ? html`<span part="error" role="alert">${this.lastError.message}</span>` : nothing}
       </div>
     `;
@@ -365,6 +378,13 @@ export class KpcNode extends LitElement {
         this.signalingStatus = new Map(this.signalingStatus).set(detail.url, detail.connected);
         this.emit<KpcSignalingDetail>('kpc-signaling-change', { url: detail.url, connected: detail.connected });
       },
+      change: () => this.refreshSync(node),
+      'peer-open': () => this.refreshSync(node),
+      'consensus-commit': (ev) => {
+        const d = (ev as CustomEvent<Decision>).detail;
+        this.lastDecision = { kind: d.kind, slot: d.slot, status: d.status };
+        this.emit<Decision>('kpc-decision', d);
+      },
       reject: (ev) => {
         const { error, source, from } = (ev as CustomEvent<KpcErrorDetail>).detail;
         this.emit<KpcErrorDetail>('kpc-error', { error, source, from });
@@ -374,6 +394,23 @@ export class KpcNode extends LitElement {
     return () => {
       for (const [type, fn] of Object.entries(handlers)) node.removeEventListener(type, fn);
     };
+  }
+
+  /** Coalesced to one read per frame: a catch-up can apply thousands of changes. */
+  private syncQueued = false;
+  private refreshSync(node: PiNode): void {
+    if (this.syncQueued) return;
+    this.syncQueued = true;
+    requestAnimationFrame(() => {
+      this.syncQueued = false;
+      if (node !== this.current) return;
+      try {
+        const vv = node.versionVector();
+        this.syncInfo = { keys: node.entries().length, deltas: Object.values(vv).reduce((a, b) => a + b, 0) };
+      } catch {
+        // Stopped in between: keep the last figures.
+      }
+    });
   }
 
   private emit<T>(type: string, detail: T): void {

@@ -44,6 +44,25 @@ describe('<kpc-node>', function () {
     expect(peerEvents.some((list) => list.length === 1)).to.equal(true);
   });
 
+  it('shows sync progress and the last cluster decision', async () => {
+    const id = unique();
+    const root = fixture(html`
+      <div>
+        ${[0, 1, 2].map((i) => html`<kpc-node autostart signaling=${signaling} cluster-id=${id} identity-slot=${`tn-sync-${i}`}></kpc-node>`)}
+      </div>
+    `);
+    const nodes = [...root.querySelectorAll('kpc-node')];
+    await waitFor(() => allReadyWith(nodes, 2) && nodes.every((n) => n.peers.every((p) => p.state === 'READY')), 30_000, 'three READY nodes');
+    await nodes[0].node!.put('demo/a', 1);
+    await nodes[1].node!.put('demo/b', 2);
+    await waitFor(() => nodes.every((n) => part(n, '[part=sync]').getAttribute('data-keys') === '2'), 20_000, 'two keys shown everywhere');
+    const decisions: string[] = [];
+    nodes[2].addEventListener('kpc-decision', (ev) => decisions.push((ev as CustomEvent<{ kind: string }>).detail.kind));
+    await nodes[0].node!.propose('evict', { nodeId: 'f'.repeat(32), reason: 'demo' });
+    await waitFor(() => nodes.every((n) => part(n, '[part=decision]')?.getAttribute('data-kind') === 'evict'), 20_000, 'decision shown everywhere');
+    expect(decisions).to.deep.equal(['evict']);
+  });
+
   it('without autostart stays IDLE; start() and stop() drive a fresh node each run', async () => {
     const el = fixture(html`<kpc-node signaling=${signaling} cluster-id=${unique()} identity-slot="tn-manual"></kpc-node>`).firstElementChild as KpcNode;
     await el.updateComplete;
