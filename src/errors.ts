@@ -28,6 +28,8 @@ export type KpcErrorCode =
   | 'MESH_WRONG_TOPIC'
   | 'MESH_SIGNALING_UNAVAILABLE'
   | 'MESH_CLOSED'
+  // recovery
+  | 'RECOVERY_TIMEOUT'
   // configuration
   | 'CONFIG_INVALID'
   // node lifecycle

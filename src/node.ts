@@ -13,18 +13,19 @@ import type { Identity } from './crypto/index.js';
 import { claimIdentitySlot, loadOrCreateIdentity, type SlotClaim } from './crypto/index.js';
 import { KpcError } from './errors.js';
 import type { LinkFactory } from './mesh/link.js';
-import { Mesh } from './mesh/mesh.js';
+import type { Mesh } from './mesh/mesh.js';
 import type { SignalingChannel } from './mesh/signaling.js';
 import type { PeerInfo, TopologySnapshot } from './mesh/types.js';
-import { WebRtcLinkFactory } from './mesh/webrtc-link.js';
 import { StateMachine, type NodeState, type StateChange } from './state/machine.js';
-import { systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
-import { SyncGossip } from './gossip/sync-gossip.js';
-import { connectConsensus, flood } from './gossip/consensus-gossip.js';
-import { ConsensusEngine, type Decision } from './consensus/index.js';
-import { EVICTED_PREFIX, clusterExecutors } from './decisions.js';
-import { MessageType } from './protocol/index.js';
-import { ClusterInference, type ClusterGenerateOptions, type ClusterToken } from './infer/cluster/index.js';
+import { sleep, systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
+import type { Decision } from './consensus/index.js';
+import { EVICTED_PREFIX } from './decisions.js';
+import type { ClusterGenerateOptions, ClusterInference, ClusterToken } from './infer/cluster/index.js';
+import { WeightCache } from './infer/index.js';
+import { createNetwork, type Network } from './node-network.js';
+import { MATH_PROBE, runRecoveryLadder, type RecoveryActions, type RecoveryEvent } from './recovery.js';
+import { toHex } from './crypto/index.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { JsonValue } from './protocol/index.js';
 import { IndexedDbStorage, Replica, type Entry, type EntryKind, type SyncStorage } from './sync/index.js';
 
@@ -65,6 +66,12 @@ export interface PiNodeOptions {
   syncStorage?: (nodeId: string) => SyncStorage;
   /** How long SYNCING may take before the node goes RECOVERING and keeps catching up, ms. Default 10000. */
   syncTimeoutMs?: number;
+  /** Interval of the health self-check (weight cache integrity), ms. Default 10000. */
+  healthCheckMs?: number;
+  /** Bound of each recovery rung (spec §7), ms. */
+  recoveryTimeouts?: Partial<Record<'reconnectPeers' | 'resyncState' | 'resetMathEngine' | 'hardReset', number>>;
+  /** How long a member must stay silent during `reconnectPeers` to be counted gone, ms. Default 1200. */
+  probeMs?: number;
   /** How long a consensus slot waits for a quorum, ms. Default 10000. */
   consensusTimeoutMs?: number;
   /** Background anti-entropy interval, ms. Default 10000. */
@@ -86,7 +93,7 @@ export class PiNode extends EventTarget {
   /** The options the node was created with. */
   readonly options: Readonly<PiNodeOptions>;
   private machine: StateMachine;
-  private mesh: Mesh | null = null;
+  private net: Network | null = null;
   private identityValue: Identity | null = null;
   private worker: RegenWorker | null = null;
   private slotClaim: SlotClaim | null = null;
@@ -94,10 +101,13 @@ export class PiNode extends EventTarget {
   private connectTimer: TimerHandle | undefined;
   private syncTimer: TimerHandle | undefined;
   private replica: Replica | null = null;
-  private gossip: SyncGossip | null = null;
-  private consensus: ConsensusEngine | null = null;
-  private unwireConsensus: (() => void) | null = null;
-  private inference: ClusterInference | null = null;
+  /** Regenerated tensors of the models this node serves; checked by the math self-test. */
+  private readonly weights = new WeightCache();
+  private recovering = false;
+  private healthTimer: TimerHandle | undefined;
+  private restartTimer: TimerHandle | undefined;
+  private restartDelayMs = 1_000;
+  private detachOnline: (() => void) | null = null;
   private readonly rt: Runtime;
   private starting: Promise<void> | null = null;
   private readonly changes: StateChange[] = [];
@@ -134,17 +144,17 @@ export class PiNode extends EventTarget {
 
   /** Open links. */
   get peers(): PeerInfo[] {
-    return this.mesh?.peers ?? [];
+    return this.net?.mesh.peers ?? [];
   }
 
   /** The cluster as this node sees it. */
   topology(): TopologySnapshot {
-    return this.mesh?.topology() ?? { nodes: this.nodeId ? [{ nodeId: this.nodeId, state: this.state }] : [], links: [] };
+    return this.net?.mesh.topology() ?? { nodes: this.nodeId ? [{ nodeId: this.nodeId, state: this.state }] : [], links: [] };
   }
 
   /** Live data-channel settings of the link to `nodeId` (spec §4.2). */
   channelInfo(nodeId: string) {
-    return this.mesh?.channelInfo(nodeId) ?? null;
+    return this.net?.mesh.channelInfo(nodeId) ?? null;
   }
 
   /**
@@ -199,17 +209,11 @@ export class PiNode extends EventTarget {
     this.rt.clearTimeout(this.discoveryTimer);
     this.rt.clearTimeout(this.connectTimer);
     this.rt.clearTimeout(this.syncTimer);
-    this.inference?.close();
-    this.inference = null;
-    this.unwireConsensus?.();
-    this.unwireConsensus = null;
-    this.consensus?.close();
-    this.consensus = null;
-    this.gossip?.stop();
-    this.gossip = null;
-    const mesh = this.mesh;
-    this.mesh = null;
-    await mesh?.stop('node stopped');
+    this.rt.clearTimeout(this.healthTimer);
+    this.rt.clearTimeout(this.restartTimer);
+    this.detachOnline?.();
+    this.detachOnline = null;
+    await this.stopNetwork('node stopped');
     this.replica?.close();
     this.replica = null;
     this.worker?.terminate();
@@ -232,62 +236,61 @@ export class PiNode extends EventTarget {
 
   private async boot(): Promise<void> {
     if (this.state !== 'BOOTSTRAP') this.resetMachine();
-    let identity = this.options.identity;
+    // A restart after OFFLINE keeps the identity and the replica it already holds.
+    let identity = this.options.identity ?? (this.slotClaim ? (this.identityValue ?? undefined) : undefined);
     if (!identity) {
       // Two tabs asking for one slot would be one node id twice: the second gets `slot-2`.
       this.slotClaim = await claimIdentitySlot(this.options.identitySlot ?? 'default');
       identity = await loadOrCreateIdentity({ slot: this.slotClaim.slot });
     }
     this.identityValue = identity;
-    const storage = this.options.syncStorage?.(identity.nodeId) ?? new IndexedDbStorage({ name: `${this.options.clusterId}/${identity.nodeId}` });
-    const replica = await Replica.open({ identity, storage, now: () => this.rt.now() });
-    this.replica = replica;
-    replica.addEventListener('change', (ev) => this.dispatchEvent(new CustomEvent('change', { detail: (ev as CustomEvent).detail })));
-    const mesh = new Mesh({
+    let replica = this.replica;
+    if (!replica) {
+      const storage = this.options.syncStorage?.(identity.nodeId) ?? new IndexedDbStorage({ name: `${this.options.clusterId}/${identity.nodeId}` });
+      replica = await Replica.open({ identity, storage, now: () => this.rt.now() });
+      this.replica = replica;
+      replica.addEventListener('change', (ev) => this.dispatchEvent(new CustomEvent('change', { detail: (ev as CustomEvent).detail })));
+    }
+    this.net = this.buildNetwork(identity, replica);
+    this.machine.transition('DISCOVERING', 'identity and state loaded');
+    this.net.start();
+    this.healthTimer = this.rt.setInterval(() => void this.checkHealth(), this.options.healthCheckMs ?? 10_000);
+    this.detachOnline ??= this.watchBrowserOnline();
+  }
+
+  private buildNetwork(identity: Identity, replica: Replica): Network {
+    return createNetwork({
       identity,
+      replica,
+      weights: this.weights,
+      runtime: this.rt,
       clusterId: this.options.clusterId,
       signaling: parseSignalingList(this.options.signaling),
-      links: this.options.links ?? new WebRtcLinkFactory({ iceServers: this.options.iceServers }),
-      getState: () => this.state,
+      links: this.options.links,
+      iceServers: this.options.iceServers,
       minPeers: this.options.minPeers,
       maxPeers: this.options.maxPeers,
       heartbeatMs: this.options.heartbeatMs,
       connectTimeoutMs: this.options.connectTimeoutMs,
-      log: this.options.log,
+      consensusTimeoutMs: this.options.consensusTimeoutMs,
+      antiEntropyMs: this.options.antiEntropyMs,
       createSignaling: this.options.createSignaling,
-      runtime: this.rt,
-      refuse: (id) => this.isEvicted(id),
+      log: this.options.log,
+      getState: () => this.state,
+      readyMembers: () => this.readyMembers(),
+      isEvicted: (id) => this.isEvicted(id),
+      onEvicted: (id) => this.onEvicted(id),
+      forward: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
+      changed: () => this.evaluate(),
+      onSignalingUp: () => this.startDiscoveryWindow(),
+      onCaughtUp: () => this.onCaughtUp(),
     });
-    this.mesh = mesh;
-    for (const type of ['peers', 'topology', 'message', 'reject', 'signaling', 'peer-open', 'peer-close']) {
-      mesh.addEventListener(type, (ev) => {
-        this.dispatchEvent(new CustomEvent(type, { detail: (ev as CustomEvent).detail }));
-        this.evaluate();
-      });
-    }
-    mesh.addEventListener('signaling', (ev) => {
-      if ((ev as CustomEvent<{ connected: boolean }>).detail.connected) this.startDiscoveryWindow();
-    });
-    const consensus = new ConsensusEngine({
-      identity,
-      runtime: this.rt,
-      timeoutMs: this.options.consensusTimeoutMs,
-      executors: clusterExecutors(replica, (id) => this.onEvicted(id)),
-      members: () => this.readyMembers(),
-      send: (bytes) => flood(mesh, MessageType.CONSENSUS, bytes),
-    });
-    this.consensus = consensus;
-    this.unwireConsensus = connectConsensus(mesh, consensus);
-    for (const type of ['commit', 'rollback', 'equivocation']) {
-      consensus.addEventListener(type, (ev) => this.dispatchEvent(new CustomEvent(`consensus-${type}`, { detail: (ev as CustomEvent).detail })));
-    }
-    const gossip = new SyncGossip({ mesh, replica, runtime: this.rt, antiEntropyMs: this.options.antiEntropyMs });
-    this.gossip = gossip;
-    gossip.addEventListener('caught-up', () => this.onCaughtUp());
-    this.inference = this.createInference(identity.nodeId, mesh);
-    this.machine.transition('DISCOVERING', 'identity and state loaded');
-    mesh.start();
-    gossip.start();
+  }
+
+  private async stopNetwork(reason: string): Promise<void> {
+    const net = this.net;
+    this.net = null;
+    await net?.stop(reason);
   }
 
   private resetMachine(): void {
@@ -298,7 +301,7 @@ export class PiNode extends EventTarget {
   private readonly forwardState = (ev: Event): void => {
     const change = (ev as CustomEvent<StateChange>).detail;
     this.changes.push(change);
-    this.mesh?.notifyStateChanged();
+    this.net?.mesh.notifyStateChanged();
     this.dispatchEvent(new CustomEvent<StateChange>('statechange', { detail: change }));
   };
 
@@ -306,8 +309,8 @@ export class PiNode extends EventTarget {
     if (this.state !== 'DISCOVERING' || this.discoveryTimer !== undefined) return;
     const windowMs = this.options.discoveryWindowMs ?? 1_000;
     this.discoveryTimer = this.rt.setTimeout(() => {
-      if (this.state !== 'DISCOVERING' || !this.mesh) return;
-      if (this.mesh.knownOthers === 0) {
+      if (this.state !== 'DISCOVERING' || !this.net) return;
+      if (this.net.mesh.knownOthers === 0) {
         // Alone in the cluster: a cluster of one is a working cluster.
         this.machine.transition('CONNECTING', 'no other node found');
         this.machine.transition('SYNCING', 'nothing to connect to');
@@ -318,7 +321,7 @@ export class PiNode extends EventTarget {
 
   /** Moves the lifecycle forward from what the mesh reports. */
   private evaluate(): void {
-    const mesh = this.mesh;
+    const mesh = this.net?.mesh;
     if (!mesh) return;
     const open = mesh.peers.length;
     const required = mesh.requiredPeers;
@@ -334,13 +337,13 @@ export class PiNode extends EventTarget {
         if (open > 0 && open >= required) this.enterSync(`${open} peer links open`);
         return;
       case 'READY':
-        if (open < required) this.machine.transition('DEGRADED', `only ${open} of ${required} peer links`);
+        if (open < required) {
+          this.machine.transition('DEGRADED', `only ${open} of ${required} peer links`);
+          void this.recover('links below the minimum');
+        }
         return;
       case 'DEGRADED':
-        if (open >= required && open > 0) {
-          this.machine.transition('RECOVERING', 'peer links back');
-          this.machine.transition('READY', `${open} peer links open`);
-        }
+        void this.recover('degraded');
         return;
       default:
         return;
@@ -348,8 +351,8 @@ export class PiNode extends EventTarget {
   }
 
   private connectTimedOut(): void {
-    if (this.state !== 'CONNECTING' || !this.mesh) return;
-    const open = this.mesh.peers.length;
+    if (this.state !== 'CONNECTING' || !this.net) return;
+    const open = this.net.mesh.peers.length;
     if (open > 0) this.enterSync(`connect window over with ${open} peer links`);
     else this.machine.transition('DEGRADED', 'no peer link opened');
   }
@@ -357,7 +360,7 @@ export class PiNode extends EventTarget {
   private enterSync(cause: string): void {
     this.rt.clearTimeout(this.connectTimer);
     this.machine.transition('SYNCING', cause);
-    if (this.gossip?.caughtUp) return this.onCaughtUp();
+    if (this.net?.gossip.caughtUp) return this.onCaughtUp();
     // Spec §3 allows SYNCING → RECOVERING: a slow catch-up keeps going from there.
     this.syncTimer = this.rt.setTimeout(() => {
       if (this.state === 'SYNCING') this.machine.transition('RECOVERING', 'state sync timed out');
@@ -426,38 +429,13 @@ export class PiNode extends EventTarget {
    * deterministic, not meaningful language.
    */
   generate(prompt: string, opts: ClusterGenerateOptions): AsyncIterable<ClusterToken> {
-    if (!this.inference) throw new KpcError('NODE_STOPPED', 'the node is not running');
-    return this.inference.generate(prompt, opts);
+    if (!this.net) throw new KpcError('NODE_STOPPED', 'the node is not running');
+    return this.net.inference.generate(prompt, opts);
   }
 
   /** INFER traffic this node sent and received (frames, bytes), for figures. */
   get inferenceStats(): ClusterInference['stats'] | undefined {
-    return this.inference?.stats;
-  }
-
-  private createInference(nodeId: string, mesh: Mesh): ClusterInference {
-    const inference = new ClusterInference({
-      nodeId,
-      runtime: this.rt,
-      mesh: {
-        peers: () => mesh.peers,
-        send: (to, body) => mesh.sendMessage(to, { type: MessageType.INFER, body }),
-        onFrame: (cb) => {
-          const on = (ev: Event) => {
-            const d = (ev as CustomEvent<{ from: string; type: number; body: unknown }>).detail;
-            if (d.type === MessageType.INFER) cb(d.from, d.body as Uint8Array);
-          };
-          mesh.addEventListener('protocol', on);
-          return () => mesh.removeEventListener('protocol', on);
-        },
-        penalize: (id, err) => mesh.penalize(id, err),
-      },
-    });
-    // Its rejections already reach `reject` through mesh.penalize; failovers and disagreements are news.
-    for (const t of ['failover', 'disagreement']) {
-      inference.addEventListener(t, (ev) => this.dispatchEvent(new CustomEvent(t, { detail: (ev as CustomEvent).detail })));
-    }
-    return inference;
+    return this.net?.inference.stats;
   }
 
   // ------------------------------------------------------------------ consensus (spec §5.2)
@@ -469,13 +447,13 @@ export class PiNode extends EventTarget {
    * @throws KpcError `CONSENSUS_TIMEOUT` when no quorum formed in time.
    */
   propose(kind: 'model-spec' | 'evict' | (string & {}), payload: JsonValue): Promise<Decision> {
-    if (!this.consensus) return Promise.reject(new KpcError('NODE_STOPPED', 'the node is not running'));
-    return this.consensus.propose(kind, payload);
+    if (!this.net) return Promise.reject(new KpcError('NODE_STOPPED', 'the node is not running'));
+    return this.net.consensus.propose(kind, payload);
   }
 
   /** Committed decisions, in slot order. */
   get decisions(): readonly Decision[] {
-    return this.consensus?.decisions ?? [];
+    return this.net?.consensus.decisions ?? [];
   }
 
   /** This node and its peers that announced READY: the membership a proposal is voted by. */
@@ -491,7 +469,174 @@ export class PiNode extends EventTarget {
 
   private onEvicted(nodeId: string): void {
     if (nodeId === this.nodeId) return;
-    this.mesh?.penalize(nodeId, new KpcError('CONSENSUS_REJECTED', 'evicted by cluster decision'), 1_000);
+    this.net?.mesh.penalize(nodeId, new KpcError('CONSENSUS_REJECTED', 'evicted by cluster decision'), 1_000);
+  }
+
+  // ------------------------------------------------------------------ recovery (spec §7)
+
+  /**
+   * Fault injection for tests and demos: cut a link, hang this node's links, or
+   * corrupt its weight cache. Each is what a real fault looks like to the other nodes.
+   */
+  readonly faults = {
+    /** Closes the link to `nodeId` as if its data channel had died. */
+    cutLink: (nodeId: string): void => this.net?.mesh.cutLink(nodeId),
+    /** While on, this node neither sends nor reads on its links, which stay open. */
+    silence: (on = true): void => this.net?.mesh.setSilenced(on),
+    /** Flips a bit in one cached tensor; returns its key, or null when the cache is empty. */
+    corruptWeightCache: (): string | null => {
+      const key = this.weights.keys()[0];
+      if (key === undefined) return null;
+      const t = this.weights.get(key, () => new Float32Array(0));
+      const words = new Uint32Array(t.buffer, t.byteOffset, t.length);
+      words[0] ^= 1;
+      return key;
+    },
+  };
+
+  /** Whether links, state and math are all healthy. */
+  private async isHealthy(): Promise<boolean> {
+    const net = this.net;
+    if (!net) return false;
+    const open = net.mesh.peers.length;
+    if (open < net.mesh.requiredPeers) return false;
+    if (open > 0 && !net.gossip.caughtUp) return false;
+    return this.weights.verify().length === 0;
+  }
+
+  /** Periodic self-check: a corrupted weight cache sends a READY node into recovery. */
+  private async checkHealth(): Promise<void> {
+    if (this.state !== 'READY' || this.recovering) return;
+    const bad = this.weights.verify();
+    if (bad.length > 0) void this.recover(`weight cache corrupted (${bad.length} tensors)`);
+  }
+
+  /** Climbs spec §7's ladder from DEGRADED or READY; READY when a rung restores health, OFFLINE when none does. */
+  private async recover(cause: string): Promise<void> {
+    if (this.recovering || (this.state !== 'DEGRADED' && this.state !== 'READY')) return;
+    this.recovering = true;
+    try {
+      this.machine.transition('RECOVERING', cause);
+      const emit = (e: RecoveryEvent) => this.dispatchEvent(new CustomEvent<RecoveryEvent>('recovery', { detail: e }));
+      const lifecycle = this.machine;
+      const fixedBy = await runRecoveryLadder({
+        runtime: this.rt,
+        actions: this.recoveryActions(),
+        healthy: () => this.isHealthy(),
+        timeouts: this.options.recoveryTimeouts,
+        emit,
+        aborted: () => this.machine !== lifecycle || this.state !== 'RECOVERING',
+      });
+      if (this.machine !== lifecycle || (this.state as NodeState) !== 'RECOVERING') return;
+      if (fixedBy) {
+        this.restartDelayMs = 1_000;
+        this.machine.transition('READY', `recovered by ${fixedBy}`);
+      } else {
+        this.machine.transition('OFFLINE', 'every recovery strategy failed');
+        await this.stopNetwork('recovery failed');
+        this.scheduleRestart();
+      }
+    } finally {
+      this.recovering = false;
+    }
+  }
+
+  private recoveryActions(): RecoveryActions {
+    const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
+      const t0 = this.rt.now();
+      while (!cond()) {
+        if (this.rt.now() - t0 > ms || !this.net) return false;
+        await sleep(this.rt, 50);
+      }
+      return true;
+    };
+    const linked = () => !!this.net && this.net.mesh.peers.length >= this.net.mesh.requiredPeers;
+    return {
+      reconnectPeers: async () => {
+        const mesh = this.net?.mesh;
+        if (!mesh) return false;
+        const since = this.rt.now();
+        mesh.reconnect();
+        // Members that do not answer the announce within the probe are gone: the minimum shrinks.
+        if (await waitFor(linked, this.options.probeMs ?? 1_200)) return true;
+        mesh.forgetSilentMembers(since - 2_500);
+        mesh.reconnect();
+        return waitFor(linked, 4_000);
+      },
+      resyncState: async () => {
+        const net = this.net;
+        if (!net) return false;
+        net.gossip.resync();
+        return waitFor(() => !!this.net && (this.net.mesh.peers.length === 0 || this.net.gossip.caughtUp), 5_000);
+      },
+      resetMathEngine: async () => {
+        this.weights.clear();
+        this.worker?.terminate();
+        this.worker = null;
+        const probe = await this.regenerateLayer(MATH_PROBE.spec);
+        return toHex(sha256(new Uint8Array(probe.buffer, probe.byteOffset, probe.byteLength))) === MATH_PROBE.sha256;
+      },
+      hardReset: async () => {
+        const identity = this.identityValue;
+        const replica = this.replica;
+        if (!identity || !replica) return false;
+        // Connections and volatile state go; identity and acknowledged data stay.
+        await this.stopNetwork('hard reset');
+        this.net = this.buildNetwork(identity, replica);
+        this.net.start();
+        return waitFor(() => !!this.net && this.net.mesh.signalingConnected > 0 && linked(), 10_000);
+      },
+    };
+  }
+
+  /** After a failed ladder: a new lifecycle after a back-off (1 s, doubling to 60 s). */
+  private scheduleRestart(): void {
+    this.rt.clearTimeout(this.restartTimer);
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, 60_000);
+    this.restartTimer = this.rt.setTimeout(() => {
+      if (this.state !== 'OFFLINE') return;
+      this.starting = null;
+      void this.start().catch(() => this.scheduleRestart());
+    }, delay);
+  }
+
+  /** OFFLINE when the browser goes offline; a new lifecycle when it comes back. */
+  private watchBrowserOnline(): () => void {
+    const target = globalThis as unknown as Partial<EventTarget>;
+    if (typeof target.addEventListener !== 'function') return () => undefined;
+    const offline = () => void this.goOffline('browser offline');
+    const online = () => {
+      if (this.state !== 'OFFLINE' || this.net) return;
+      this.rt.clearTimeout(this.restartTimer);
+      this.restartDelayMs = 1_000;
+      this.starting = null;
+      void this.start().catch(() => this.scheduleRestart());
+    };
+    target.addEventListener('offline', offline);
+    target.addEventListener('online', online);
+    return () => {
+      target.removeEventListener!('offline', offline);
+      target.removeEventListener!('online', online);
+    };
+  }
+
+  private async goOffline(cause: string): Promise<void> {
+    const paths: Partial<Record<NodeState, NodeState[]>> = {
+      DISCOVERING: ['OFFLINE'],
+      CONNECTING: ['DEGRADED', 'OFFLINE'],
+      SYNCING: ['RECOVERING', 'OFFLINE'],
+      READY: ['OFFLINE'],
+      DEGRADED: ['OFFLINE'],
+      RECOVERING: ['OFFLINE'],
+    };
+    const path = paths[this.state];
+    if (!path) return;
+    for (const to of path) this.machine.transition(to, cause);
+    this.rt.clearTimeout(this.syncTimer);
+    this.rt.clearTimeout(this.connectTimer);
+    this.rt.clearTimeout(this.discoveryTimer);
+    await this.stopNetwork(cause);
   }
 
   private requireReplica(): Replica {
@@ -500,7 +645,7 @@ export class PiNode extends EventTarget {
   }
 
   private requireMesh(): Mesh {
-    if (!this.mesh) throw new KpcError('NODE_STOPPED', 'the node is not running');
-    return this.mesh;
+    if (!this.net) throw new KpcError('NODE_STOPPED', 'the node is not running');
+    return this.net.mesh;
   }
 }

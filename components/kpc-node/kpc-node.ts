@@ -396,12 +396,15 @@ export class KpcNode extends LitElement {
     };
   }
 
-  /** Coalesced to one read per frame: a catch-up can apply thousands of changes. */
+  /**
+   * Coalesced to one read per 50 ms: a catch-up can apply thousands of changes. A timer,
+   * not requestAnimationFrame, which never fires in a hidden tab.
+   */
   private syncQueued = false;
   private refreshSync(node: PiNode): void {
     if (this.syncQueued) return;
     this.syncQueued = true;
-    requestAnimationFrame(() => {
+    setTimeout(() => {
       this.syncQueued = false;
       if (node !== this.current) return;
       try {
@@ -410,7 +413,7 @@ export class KpcNode extends LitElement {
       } catch {
         // Stopped in between: keep the last figures.
       }
-    });
+    }, 50);
   }
 
   private emit<T>(type: string, detail: T): void {

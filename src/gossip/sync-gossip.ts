@@ -87,6 +87,11 @@ export class SyncGossip extends EventTarget {
     this.peerStates.clear();
   }
 
+  /** Recovery: asks every peer for what we lack (an anti-entropy round with all of them). */
+  resync(): void {
+    for (const p of this.mesh.peers) this.sendState(p.nodeId);
+  }
+
   /**
    * True when every peer that told us its state holds nothing we lack. With no peer
    * heard from yet it is false, unless there are no peers at all.

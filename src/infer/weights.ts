@@ -171,6 +171,8 @@ export const DEFAULT_WEIGHT_CACHE_BYTES = 256 * 1024 * 1024;
 export class WeightCache {
   // A Map iterates in insertion order: re-inserting on use makes the first key the LRU.
   #entries = new Map<string, Float32Array>();
+  /** Integrity digest of each entry, taken when it was stored (see {@link WeightCache.verify}). */
+  #digests = new Map<string, number>();
   #bytes = 0;
   #hits = 0;
   #misses = 0;
@@ -218,9 +220,25 @@ export class WeightCache {
     const old = this.#entries.get(key);
     if (old) {
       this.#entries.delete(key);
+      this.#digests.delete(key);
       this.#bytes -= old.byteLength;
     }
     this.#insert(key, value);
+  }
+
+  /** Keys held, least recently used first. */
+  keys(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /**
+   * Keys whose tensor no longer matches the digest taken when it was stored: memory
+   * corruption, or a caller that wrote into a shared tensor. Costs one pass over the bytes.
+   */
+  verify(): string[] {
+    const bad: string[] = [];
+    for (const [key, value] of this.#entries) if (digest(value) !== this.#digests.get(key)) bad.push(key);
+    return bad;
   }
 
   /** True when `key` is cached (does not count as a use). */
@@ -231,6 +249,7 @@ export class WeightCache {
   /** Drops every tensor and resets the counters. */
   clear(): void {
     this.#entries.clear();
+    this.#digests.clear();
     this.#bytes = 0;
     this.#hits = 0;
     this.#misses = 0;
@@ -241,11 +260,21 @@ export class WeightCache {
     for (const [k, v] of this.#entries) {
       if (this.#bytes + value.byteLength <= this.budgetBytes) break;
       this.#entries.delete(k);
+      this.#digests.delete(k);
       this.#bytes -= v.byteLength;
     }
     this.#entries.set(key, value);
+    this.#digests.set(key, digest(value));
     this.#bytes += value.byteLength;
   }
+}
+
+/** FNV-1a over the tensor's 32-bit words: cheap, and any flipped bit changes it. */
+function digest(t: Float32Array): number {
+  const words = new Uint32Array(t.buffer, t.byteOffset, t.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  return h >>> 0;
 }
 
 /** Cache key of a tensor: the model id makes one cache safe to share between models. */

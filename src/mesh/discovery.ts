@@ -133,6 +133,18 @@ export class Discovery {
     if (!this.members.has(nodeId)) this.members.set(nodeId, { state: 'UNKNOWN', lastSeen: this.host.runtime.now(), lastReplied: 0 });
   }
 
+  /** Forgets members not heard from since `since` that the mesh holds no link to; returns how many. */
+  forgetSilent(since: number): number {
+    let n = 0;
+    for (const [id, m] of this.members) {
+      if (m.lastSeen < since && !this.host.isLinkedOrPending(id)) {
+        this.members.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Forgets a member (a clean leave, or a ban). */
   forget(nodeId: string): void {
     this.members.delete(nodeId);

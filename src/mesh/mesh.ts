@@ -99,6 +99,7 @@ export class Mesh extends EventTarget {
   private readonly sessions = new SeenSet(1024);
   private readonly penalties: PeerPenalties;
   private seq = 0;
+  private silenced = false;
   private heartbeatTimer: TimerHandle | undefined;
   private changeTimer: TimerHandle | undefined;
   private readonly rt: Runtime;
@@ -289,6 +290,32 @@ export class Mesh extends EventTarget {
     return this.refuse(nodeId) || this.penalties.isBanned(nodeId);
   }
 
+  /** Recovery: announces now and tries every known member we hold no link to. */
+  reconnect(): void {
+    this.discovery.announce();
+    for (const id of this.discovery.members.keys()) this.maybeConnect(id);
+  }
+
+  /** Recovery: forgets members silent since `since` (and not linked), so the minimum shrinks with them. */
+  forgetSilentMembers(since: number): number {
+    const n = this.discovery.forgetSilent(since);
+    if (n > 0) this.scheduleChange();
+    return n;
+  }
+
+  /** Fault injection: closes the link to `nodeId` as if its channel had died. */
+  cutLink(nodeId: string): void {
+    this.peersById.get(nodeId)?.link.close();
+  }
+
+  /**
+   * Fault injection: while silenced this node neither sends nor reads anything on its
+   * links — a hung peer whose channels stay open. Peers notice after 3 heartbeats.
+   */
+  setSilenced(on: boolean): void {
+    this.silenced = on;
+  }
+
   /** Tells peers and signaling about a state change right away instead of at the next heartbeat. */
   notifyStateChanged(): void {
     this.discovery.announce();
@@ -306,7 +333,7 @@ export class Mesh extends EventTarget {
 
   private sendTo(nodeId: string, msg: OutgoingMessage): void {
     const p = this.peersById.get(nodeId);
-    if (!p?.link.open) return;
+    if (!p?.link.open || this.silenced) return;
     try {
       p.link.send(this.nextEnvelope(msg));
     } catch (err) {
@@ -392,6 +419,7 @@ export class Mesh extends EventTarget {
   }
 
   private onLinkMessage(remoteId: string, entry: PeerEntry, bytes: Uint8Array): void {
+    if (this.silenced) return;
     let env: DecodedEnvelope;
     try {
       env = decodeEnvelope(bytes, { maxBytes: this.opts.maxMessageBytes });

@@ -9,7 +9,7 @@ import { uniqueCluster, waitFor } from '../helpers/wait.js';
 
 /** A node that stays linked and READY but takes no part in consensus (its engine is closed). */
 function silence(node: PiNode): void {
-  (node as unknown as { consensus: { close(): void } }).consensus.close();
+  (node as unknown as { net: { consensus: { close(): void } } }).net.consensus.close();
 }
 
 describe('consensus over real WebRTC (spec §5.2)', function () {

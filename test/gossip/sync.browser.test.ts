@@ -108,7 +108,7 @@ describe('cluster state over real WebRTC (spec §5.1)', function () {
     const framed = new Uint8Array(4 + bad.length);
     new DataView(framed.buffer).setUint32(0, bad.length);
     framed.set(bad, 4);
-    (a as unknown as { mesh: { sendMessage(n: string, m: object): boolean } }).mesh.sendMessage(b.nodeId!, { type: MessageType.SYNC_DELTAS, body: framed });
+    (a as unknown as { net: { mesh: { sendMessage(n: string, m: object): boolean } } }).net.mesh.sendMessage(b.nodeId!, { type: MessageType.SYNC_DELTAS, body: framed });
     await waitFor(() => rejected.length > 0, 'a rejection');
     expect(rejected[0]).to.equal('SYNC_BAD_CHECKSUM');
     expect(b.get('evil')).to.equal(undefined);

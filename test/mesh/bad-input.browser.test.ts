@@ -128,7 +128,7 @@ describe('a node under bad input drops it with a typed error and keeps its links
   it('garbage and foreign-signed envelopes on a data channel', async () => {
     const peer = nodes[1];
     // Reach the link the way a compromised peer would: send raw bytes down its data channel.
-    const mesh = (peer as unknown as { mesh: { peersById: Map<string, { link: { send(b: Uint8Array): void } }> } }).mesh;
+    const mesh = (peer as unknown as { net: { mesh: { peersById: Map<string, { link: { send(b: Uint8Array): void } }> } } }).net.mesh;
     const link = mesh.peersById.get(target.nodeId!)!.link;
     await expectRejected(() => link.send(new Uint8Array([1, 2, 3, 4])), 'PROTO_MALFORMED');
     const foreign = envelope(mallory, { type: MessageType.APP, body: new Uint8Array([9]) });

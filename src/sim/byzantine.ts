@@ -1,0 +1,224 @@
+/**
+ * The byzantine adversary: byzantine nodes run a real PiNode (so they hold real
+ * links and look like members) and, on top, send forged, replayed and malformed
+ * input to honest nodes over their own data channels and through signaling. The
+ * byzantine nodes collude: they share what they overhear on the signaling server
+ * (y-webrtc topics are public, so a client may subscribe to any node's direct topic).
+ *
+ * Every attack is one of {@link ATTACKS}; the cluster checks each delivery of one to
+ * an honest node (see `byzantine-contained` in `invariants.ts`).
+ */
+import { concatBytes, fromBase64, toBase64, utf8Encode } from '../crypto/bytes.js';
+import { sign, type Identity } from '../crypto/identity.js';
+import { ENVELOPE_SIGNING_DOMAIN, MessageType, encodeEnvelope, type Message } from '../protocol/index.js';
+import type { Endpoint } from './network.js';
+import type { Prng } from './prng.js';
+import type { SimSignalingServer } from './signaling.js';
+
+/** Every attack the adversary knows. */
+export const ATTACKS = [
+  /** Own valid HEARTBEAT with one signature bit flipped, on a link. */
+  'link-bad-signature',
+  /** An envelope claiming an honest node's key (byzantine signature), on a link. */
+  'link-impersonate',
+  /** An honest node's overheard envelope, replayed on a link. */
+  'link-replay',
+  /** Random bytes, truncations, bad magic/version/type/length, oversize, on a link. */
+  'link-malformed',
+  /** Correctly signed by the byzantine node, but the body is invalid JSON for its type. */
+  'link-bad-body',
+  /** A correctly signed HELLO for another cluster (the honest peer drops this link). */
+  'link-wrong-cluster',
+  /** ANNOUNCE OFFLINE in an honest node's name (byzantine signature), on the cluster topic. */
+  'sig-forged-announce',
+  /** An offer in an honest node's name (byzantine signature), on an honest node's direct topic. */
+  'sig-forged-signal',
+  /** An overheard envelope republished, to its own topic or another node's direct topic. */
+  'sig-replay',
+  /** Non-base64 text, garbage base64, non-string JSON, oversize text, through signaling. */
+  'sig-malformed',
+  /** Correctly signed ANNOUNCE for another cluster, on the cluster topic. */
+  'sig-wrong-cluster',
+  /** Correctly signed answer for a session nobody opened, on an honest node's direct topic. */
+  'sig-unknown-session',
+] as const;
+
+/** One attack kind. */
+export type AttackKind = (typeof ATTACKS)[number];
+
+/** What the adversary needs to know about one byzantine node. */
+export interface ByzantineNode {
+  readonly identity: Identity;
+  readonly ep: Endpoint;
+}
+
+interface Captured {
+  topic: string;
+  data: string;
+}
+
+/** The colluding byzantine nodes' shared brain. */
+export class Adversary {
+  /** Attacks launched, by kind. */
+  readonly launched: Record<string, number> = {};
+  private readonly captured: Captured[] = [];
+  private heard = 0;
+  private seq = 1_000_000_000;
+
+  constructor(
+    private readonly rng: Prng,
+    private readonly clusterId: string,
+    private readonly servers: readonly SimSignalingServer[],
+    /** Public keys and ids of honest nodes (public information). */
+    private readonly honest: readonly { nodeId: string; publicKey: Uint8Array }[],
+    private readonly kinds: readonly AttackKind[] = ATTACKS,
+    private readonly capacity = 256,
+  ) {}
+
+  /** Records an overheard honest publish (reservoir sample, so old frames stay replayable). */
+  overhear(topic: string, data: unknown): void {
+    if (typeof data !== 'string' || data.length > 4096) return;
+    this.heard++;
+    if (this.captured.length < this.capacity) this.captured.push({ topic, data });
+    else {
+      const j = this.rng.int(this.heard);
+      if (j < this.capacity) this.captured[j] = { topic, data };
+    }
+  }
+
+  /** Launches one attack from `byz`; returns its kind, or null when none applies right now. */
+  attack(byz: ByzantineNode): AttackKind | null {
+    if (!byz.ep.up || this.honest.length === 0) return null;
+    const links = [...byz.ep.links].filter((l) => l.open);
+    const kinds = this.kinds.filter((k) => (k.startsWith('link-') ? links.length > 0 : true) && (!k.endsWith('replay') || this.captured.length > 0));
+    if (kinds.length === 0) return null;
+    const kind = this.rng.pick(kinds);
+    const victim = this.rng.pick(this.honest);
+    const cluster = `kpc/v1/${this.clusterId}`;
+    if (kind.startsWith('link-')) {
+      this.rng.pick(links).inject(this.linkPayload(kind, byz, victim.publicKey), kind);
+    } else {
+      const server = this.rng.pick(this.servers);
+      const direct = `${cluster}/${victim.nodeId}`;
+      switch (kind) {
+        case 'sig-forged-announce':
+          server.inject(byz.ep, cluster, toBase64(this.impersonate(byz, victim.publicKey, { type: MessageType.ANNOUNCE, body: { clusterId: this.clusterId, state: 'OFFLINE' } })), kind);
+          break;
+        case 'sig-forged-signal': {
+          const other = this.rng.pick(this.honest);
+          const signal = { session: this.hex(), data: { type: 'offer', sdp: 'v=0 kpc-sim forged' } };
+          server.inject(byz.ep, direct, toBase64(this.impersonate(byz, other.publicKey, { type: MessageType.SIGNAL, body: { to: victim.nodeId, signal } })), kind);
+          break;
+        }
+        case 'sig-replay': {
+          const c = this.rng.pick(this.captured);
+          server.inject(byz.ep, this.rng.chance(0.5) ? c.topic : direct, c.data, kind);
+          break;
+        }
+        case 'sig-malformed':
+          server.inject(byz.ep, this.rng.chance(0.5) ? cluster : direct, this.malformedText(), kind);
+          break;
+        case 'sig-wrong-cluster':
+          server.inject(byz.ep, cluster, toBase64(this.envelope(byz, { type: MessageType.ANNOUNCE, body: { clusterId: `${this.clusterId}-evil`, state: 'READY' } })), kind);
+          break;
+        case 'sig-unknown-session': {
+          const signal = { session: this.hex(), data: { type: 'answer', sdp: 'v=0 kpc-sim nowhere' } };
+          server.inject(byz.ep, direct, toBase64(this.envelope(byz, { type: MessageType.SIGNAL, body: { to: victim.nodeId, signal } })), kind);
+          break;
+        }
+      }
+    }
+    this.launched[kind] = (this.launched[kind] ?? 0) + 1;
+    return kind;
+  }
+
+  private linkPayload(kind: AttackKind, byz: ByzantineNode, victimKey: Uint8Array): Uint8Array {
+    const hb = (): Uint8Array => this.envelope(byz, { type: MessageType.HEARTBEAT, body: { nonce: this.rng.int(1e9), state: 'READY', peers: [] } });
+    switch (kind) {
+      case 'link-bad-signature': {
+        const env = hb();
+        env[env.length - 1 - this.rng.int(64)] ^= 1 << this.rng.int(8);
+        return env;
+      }
+      case 'link-impersonate':
+        return this.impersonate(byz, victimKey, { type: MessageType.GOODBYE, body: { reason: 'forged' } });
+      case 'link-replay':
+        return fromBase64(this.rng.pick(this.captured).data);
+      case 'link-bad-body':
+        return this.signRaw(byz, MessageType.HEARTBEAT, utf8Encode(this.rng.pick(['{"nonce":-1}', '[]', '{"nonce":1,"state":"NOPE","peers":[]}', 'not json'])));
+      case 'link-wrong-cluster':
+        return this.envelope(byz, { type: MessageType.HELLO, body: { clusterId: `${this.clusterId}-evil`, state: 'READY' } });
+      default:
+        return this.malformedBytes(hb());
+    }
+  }
+
+  private malformedBytes(valid: Uint8Array): Uint8Array {
+    const out = Uint8Array.from(valid);
+    switch (this.rng.int(7)) {
+      case 0:
+        return this.rng.bytes(this.rng.int(300));
+      case 1:
+        return valid.subarray(0, this.rng.int(valid.length));
+      case 2:
+        out[0] = 0x00; // magic
+        return out;
+      case 3:
+        out[2] = 99; // version
+        return out;
+      case 4:
+        out[3] = 0x7e; // unregistered type
+        return out;
+      case 5:
+        return concatBytes(valid, this.rng.bytes(1 + this.rng.int(8))); // length mismatch
+      default:
+        return new Uint8Array(300 * 1024); // above every limit
+    }
+  }
+
+  private malformedText(): unknown {
+    switch (this.rng.int(5)) {
+      case 0:
+        return '%%% not base64 %%%';
+      case 1:
+        return toBase64(this.rng.bytes(1 + this.rng.int(200)));
+      case 2:
+        return { type: 'publish', nested: [1, 2, 3] };
+      case 3:
+        return 42;
+      default:
+        return 'A'.repeat(90_000);
+    }
+  }
+
+  private envelope(byz: ByzantineNode, msg: Omit<Message, 'seq' | 'timestamp'>): Uint8Array {
+    return encodeEnvelope(byz.identity, { ...msg, seq: this.seq++, timestamp: byz.ep.up ? this.now() : 0 } as Message);
+  }
+
+  /** A valid envelope of `byz` whose `from` key is swapped for `key`: the signature no longer matches. */
+  private impersonate(byz: ByzantineNode, key: Uint8Array, msg: Omit<Message, 'seq' | 'timestamp'>): Uint8Array {
+    const env = this.envelope(byz, msg);
+    env.set(key, 4);
+    return env;
+  }
+
+  /** Signs arbitrary body bytes, bypassing the body validator. */
+  private signRaw(byz: ByzantineNode, type: number, body: Uint8Array): Uint8Array {
+    const out = new Uint8Array(52 + body.length);
+    const view = new DataView(out.buffer);
+    out.set([0x4b, 0x50, 1, type]);
+    out.set(byz.identity.publicKey, 4);
+    view.setUint32(36, this.seq++);
+    view.setBigUint64(40, BigInt(this.now()));
+    view.setUint32(48, body.length);
+    out.set(body, 52);
+    return concatBytes(out, sign(byz.identity, concatBytes(utf8Encode(ENVELOPE_SIGNING_DOMAIN), out)));
+  }
+
+  /** Set by the cluster: the byzantine nodes' (shared, unskewed) clock. */
+  now: () => number = () => 0;
+
+  private hex(): string {
+    return this.rng.u32().toString(16).padStart(8, '0') + this.rng.u32().toString(16).padStart(8, '0');
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The deterministic simulator (Node only): real PiNodes over an in-memory network in
+ * virtual time, driven by one seed. Not exported from the SDK's browser entry point.
+ *
+ * Load order matters for the fast signature stand-in: call {@link useSimCrypto}
+ * before importing this module (or anything that imports the core), e.g.
+ * `useSimCrypto(); const sim = await import('kpc/src/sim/index.js');`.
+ * See docs/simulator.md.
+ */
+export { Prng, latency, type LatencyModel } from './prng.js';
+export { TraceDigest, digestOf } from './digest.js';
+export { Scheduler, SimRuntime, SIM_EPOCH_MS, type AfterSettle, type SimError, type SimEvent } from './scheduler.js';
+export { SimNetwork, SimLink, type Endpoint, type NetworkConfig, type NetworkObserver, type Traffic } from './network.js';
+export { SimSignalingServer, SimSignalingChannel } from './signaling.js';
+export { SimDisk } from './storage.js';
+export { Adversary, ATTACKS, type AttackKind, type ByzantineNode } from './byzantine.js';
+export { planFaults, describeFault, type FaultEvent, type FaultPlanOptions } from './faults.js';
+export {
+  SimCluster,
+  resolveConfig,
+  type ByzantineViolation,
+  type NodeContext,
+  type ResolvedConfig,
+  type SimConfig,
+  type SimNode,
+  type SimNodeTiming,
+} from './cluster.js';
+export {
+  DEFAULT_INVARIANTS,
+  byzantineContained,
+  byzantineRejected,
+  checkInvariants,
+  noUncaughtErrors,
+  readyAfterHeal,
+  validTransitions,
+  type Invariant,
+  type InvariantFailure,
+  type InvariantResult,
+  type Violation,
+} from './invariants.js';
+export { runSimulation, summarize, formatSummary, type RunOptions, type SimReport, type Spread } from './report.js';
+export { useSimCrypto, cryptoMode, type CryptoMode } from './sim-crypto.js';

@@ -1,0 +1,140 @@
+// Whole-cluster simulations: determinism, convergence, and every fault family against the invariants.
+// The fast signature stand-in must be chosen before the core loads, hence the dynamic imports.
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { expect } from 'chai';
+import { useSimCrypto } from '../../src/sim/sim-crypto.js';
+
+useSimCrypto();
+const { runSimulation, formatSummary } = await import('../../src/sim/report.js');
+const { SimCluster } = await import('../../src/sim/cluster.js');
+const { DEFAULT_INVARIANTS, byzantineRejected } = await import('../../src/sim/invariants.js');
+const { ATTACKS } = await import('../../src/sim/byzantine.js');
+const { cryptoMode } = await import('../../src/sim/sim-crypto.js');
+type Config = import('../../src/sim/cluster.js').SimConfig;
+type Report = import('../../src/sim/report.js').SimReport;
+
+/** Fails with the whole summary, which names the seed to replay. */
+function expectOk(report: Report, what: string): void {
+  if (!report.ok) throw new Error(`${what} failed — replay: npm run simulate -- --seed ${report.seed} …\n${formatSummary(report)}`);
+}
+
+const base: Omit<Config, 'seed'> = { nodes: 30, durationMs: 60_000 };
+
+describe('sim: determinism', () => {
+  it('replays a seed exactly (same trace digest and summary), and another seed differs', async () => {
+    expect(cryptoMode()).to.equal('sim');
+    const cfg: Config = { ...base, seed: 11, durationMs: 30_000, byzantine: 0.1, crash: true, network: { drop: 0.01, duplicate: 0.01 } };
+    const a = (await runSimulation(cfg)).report;
+    const b = (await runSimulation(cfg)).report;
+    expect(a.events).to.be.greaterThan(1_000);
+    expect(b.traceDigest).to.equal(a.traceDigest);
+    expect(formatSummary(b)).to.equal(formatSummary(a));
+    const c = (await runSimulation({ ...cfg, seed: 12 })).report;
+    expect(c.traceDigest).to.not.equal(a.traceDigest);
+  });
+
+  it('does not depend on how the run is sliced', async () => {
+    const cfg: Config = { seed: 'slices', nodes: 10, durationMs: 12_500, crash: true };
+    const runs: string[] = [];
+    for (const sliceMs of [1_000, 333, 12_500]) {
+      const sim = new SimCluster(cfg);
+      await sim.run({ sliceMs });
+      runs.push(`${sim.sched.executed} ${sim.sched.digest.hex()}`);
+    }
+    expect(runs[1]).to.equal(runs[0]);
+    expect(runs[2]).to.equal(runs[0]);
+  });
+
+  it('prints a byte-identical summary from the CLI for the same arguments', () => {
+    const run = () =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--import', './scripts/node-hooks.mjs', 'src/sim/cli.ts', '--nodes', '8', '--seed', '5', '--duration', '10s', '--drop', '0.01'], {
+        encoding: 'utf8',
+      });
+    const [a, b] = [run(), run()];
+    expect(a.status, a.stderr).to.equal(0);
+    expect(a.stdout).to.include('trace digest').and.include('[crypto: sim]').and.include('result                 OK');
+    expect(b.stdout).to.equal(a.stdout);
+    expect(a.stderr).to.match(/wall time/);
+  });
+});
+
+describe('sim: a healthy cluster', () => {
+  it('brings 50 nodes to all-READY, every one with ≥ 3 peers', async () => {
+    const { report, sim } = await runSimulation({ seed: 7, nodes: 50, durationMs: 60_000 });
+    expectOk(report, '50 nodes');
+    expect(report.firstAllReadyMs).to.be.a('number');
+    for (const n of sim.nodes) expect(n.pi!.peers.length, `#${n.index}`).to.be.at.least(3);
+    expect(report.linkMsgsPerNode.mean).to.be.greaterThan(0);
+    expect(report.rejections).to.deep.equal({});
+  });
+
+  it('runs extra invariants and names the seed in their failures', async () => {
+    const seen: number[] = [];
+    const { report } = await runSimulation(
+      { ...base, seed: 'custom', nodes: 6, durationMs: 10_000 },
+      { invariants: [...DEFAULT_INVARIANTS, { name: 'always-fails', check: (sim) => (seen.push(sim.nodes.length), [{ message: 'no' }]) }] },
+    );
+    expect(seen).to.deep.equal([6]);
+    expect(report.ok).to.equal(false);
+    const failed = report.invariants.find((i) => i.name === 'always-fails')!;
+    expect(failed.failures[0]).to.include({ invariant: 'always-fails', seed: 'custom', message: 'no' });
+    expect(formatSummary(report)).to.include('replay with --seed custom');
+  });
+});
+
+describe('sim: faults', () => {
+  const cases: Array<[string, Partial<Config>]> = [
+    ['lossy links (drop, duplicate, reorder)', { network: { drop: 0.02, duplicate: 0.02, reorder: 0.02 } }],
+    ['crashes and restarts', { crash: true, crashFraction: 0.2 }],
+    ['a partition and its heal', { partition: true }],
+    ['a partition that also cuts signaling', { partition: true, partitionSignaling: true }],
+    ['clock skew and clock steps', { skewMs: 30_000, clockStep: true }],
+    ['a signaling outage, with two servers', { signalingOutage: true, signalingServers: 2 }],
+  ];
+  for (const [name, faults] of cases) {
+    it(`recovers from ${name}`, async () => {
+      const { report } = await runSimulation({ ...base, seed: `fault:${name}`, ...faults });
+      expectOk(report, name);
+    });
+  }
+
+  it('contains byzantine nodes: forged, malformed and wrong-cluster input is rejected and costs no honest link', async () => {
+    const attacks = ATTACKS.filter((a) => a !== 'sig-replay');
+    const { report } = await runSimulation({ ...base, seed: 'byzantine', byzantine: 0.2, byzantineIntervalMs: 300, attacks }, { invariants: [...DEFAULT_INVARIANTS, byzantineRejected] });
+    expectOk(report, 'byzantine');
+    expect(Object.keys(report.attacks.launched).sort()).to.deep.equal([...attacks].sort());
+    expect(report.attacks.rejected).to.be.greaterThan(100);
+    for (const code of ['PROTO_BAD_SIGNATURE', 'PROTO_MALFORMED', 'PROTO_BAD_BODY', 'PROTO_WRONG_SENDER', 'MESH_WRONG_TOPIC', 'MESH_SIGNAL_UNKNOWN_PEER']) {
+      expect(report.rejections[code] ?? 0, code).to.be.greaterThan(0);
+    }
+  });
+
+  it('notices replayed envelopes an honest node acts on (strict invariant)', async () => {
+    const { report } = await runSimulation(
+      { ...base, seed: 'replay', byzantine: 0.2, byzantineIntervalMs: 200, attacks: ['sig-replay', 'link-replay'] },
+      { invariants: [...DEFAULT_INVARIANTS, byzantineRejected] },
+    );
+    const strict = report.invariants.find((i) => i.name === 'byzantine-rejected')!;
+    // Whatever the mesh does with replays, the report must account for every delivery and name the seed on failure.
+    const b = report.attacks;
+    expect(b.rejected + b.ignored + b.accepted).to.be.greaterThan(0);
+    expect(strict.ok).to.equal(b.accepted === 0);
+    if (!strict.ok) expect(strict.failures[0].seed).to.equal('replay');
+    expect(report.rejections.PROTO_WRONG_SENDER ?? 0).to.be.greaterThan(0);
+  });
+});
+
+describe('sim: many seeds', () => {
+  it('keeps every invariant over several seeds with mixed faults', async () => {
+    const failed: string[] = [];
+    for (const seed of [101, 102, 103, 104, 105]) {
+      const { report } = await runSimulation({
+        ...base, seed, nodes: 25, byzantine: 0.1, attacks: ATTACKS.filter((a) => a !== 'sig-replay'),
+        crash: true, partition: seed % 2 === 0, skewMs: 5_000, network: { drop: 0.01, duplicate: 0.01 },
+      });
+      if (!report.ok) failed.push(formatSummary(report));
+    }
+    if (failed.length > 0) throw new Error(`failing seeds:\n${failed.join('\n')}`);
+  });
+});
