@@ -337,7 +337,8 @@ export class PiNode extends EventTarget {
         if (open > 0 && open >= required) this.enterSync(`${open} peer links open`);
         return;
       case 'READY':
-        if (open < required) {
+        // A member just discovered is being linked (pending): not a degradation.
+        if (open + mesh.pendingLinks < required) {
           this.machine.transition('DEGRADED', `only ${open} of ${required} peer links`);
           void this.recover('links below the minimum');
         }
@@ -483,6 +484,18 @@ export class PiNode extends EventTarget {
     cutLink: (nodeId: string): void => this.net?.mesh.cutLink(nodeId),
     /** While on, this node neither sends nor reads on its links, which stay open. */
     silence: (on = true): void => this.net?.mesh.setSilenced(on),
+    /**
+     * Kills the node as a closed tab would: links and signaling drop at once with no
+     * goodbye, timers stop, and the node does nothing more (its state stays as it was).
+     */
+    crash: (): void => {
+      for (const t of [this.healthTimer, this.syncTimer, this.connectTimer, this.discoveryTimer, this.restartTimer]) this.rt.clearTimeout(t);
+      this.detachOnline?.();
+      this.detachOnline = null;
+      const net = this.net;
+      this.net = null;
+      net?.mesh.crash();
+    },
     /** Flips a bit in one cached tensor; returns its key, or null when the cache is empty. */
     corruptWeightCache: (): string | null => {
       const key = this.weights.keys()[0];
@@ -557,9 +570,10 @@ export class PiNode extends EventTarget {
         if (!mesh) return false;
         const since = this.rt.now();
         mesh.reconnect();
-        // Members that do not answer the announce within the probe are gone: the minimum shrinks.
+        // Unlinked members that do not answer the announce within the probe are gone: the
+        // minimum shrinks. A live one forgotten by mistake comes back with its next announce.
         if (await waitFor(linked, this.options.probeMs ?? 1_200)) return true;
-        mesh.forgetSilentMembers(since - 2_500);
+        mesh.forgetSilentMembers(since);
         mesh.reconnect();
         return waitFor(linked, 4_000);
       },

@@ -103,6 +103,13 @@ export class Discovery {
     this.channels.splice(0).forEach((c) => c.close());
   }
 
+  /** Fault injection: drops every channel at once, without the OFFLINE announce (a killed tab). */
+  crash(): void {
+    this.running = false;
+    this.host.runtime.clearTimeout(this.announceTimer);
+    this.channels.splice(0).forEach((c) => c.close());
+  }
+
   /** Sends a WebRTC signal to `to` on its direct topic. */
   sendSignal(to: string, signal: object): void {
     this.publish(`${this.clusterTopic}/${to}`, { type: MessageType.SIGNAL, body: { to, signal } });
@@ -133,17 +140,20 @@ export class Discovery {
     if (!this.members.has(nodeId)) this.members.set(nodeId, { state: 'UNKNOWN', lastSeen: this.host.runtime.now(), lastReplied: 0 });
   }
 
-  /** Forgets members not heard from since `since` that the mesh holds no link to; returns how many. */
-  forgetSilent(since: number): number {
-    let n = 0;
+  /** Forgets members not heard from since `since`, except those `keep` names; returns their ids. */
+  forgetSilent(since: number, keep: (nodeId: string) => boolean): string[] {
+    const gone: string[] = [];
     for (const [id, m] of this.members) {
-      if (m.lastSeen < since && !this.host.isLinkedOrPending(id)) {
+      if (m.lastSeen < since && !keep(id)) {
         this.members.delete(id);
-        n++;
+        gone.push(id);
       }
     }
-    return n;
+    return gone;
   }
+
+  /** While silenced, nothing is published and nothing delivered is read (a hung node). */
+  silenced = false;
 
   /** Forgets a member (a clean leave, or a ban). */
   forget(nodeId: string): void {
@@ -158,6 +168,7 @@ export class Discovery {
   }
 
   private publish(topic: string, msg: OutgoingMessage): void {
+    if (this.silenced) return;
     const text = envelopeToText(this.host.envelope(msg));
     for (const ch of this.channels) ch.publish(topic, text);
   }
@@ -170,6 +181,7 @@ export class Discovery {
   }
 
   private onDelivery(d: SignalingDelivery): void {
+    if (this.silenced) return;
     let env: DecodedEnvelope;
     try {
       if (typeof d.data !== 'string') throw new KpcError('PROTO_MALFORMED', 'signaling payload is not an envelope string');

@@ -298,9 +298,28 @@ export class Mesh extends EventTarget {
 
   /** Recovery: forgets members silent since `since` (and not linked), so the minimum shrinks with them. */
   forgetSilentMembers(since: number): number {
-    const n = this.discovery.forgetSilent(since);
-    if (n > 0) this.scheduleChange();
+    const gone = this.discovery.forgetSilent(since, (id) => this.peersById.get(id)?.link.open === true);
+    // Attempts still pending to a silent member would hold the minimum up until they time out.
+    for (const id of gone) this.dropPeer(id, 'member silent');
+    if (gone.length > 0) this.scheduleChange();
+    return gone.length;
+  }
+
+  /** Connection attempts not open yet. */
+  get pendingLinks(): number {
+    let n = 0;
+    for (const p of this.peersById.values()) if (!p.link.open) n++;
     return n;
+  }
+
+  /** Fault injection: everything stops at once — no goodbye, no OFFLINE announce — as when a tab is killed. */
+  crash(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.rt.clearTimeout(this.heartbeatTimer);
+    this.rt.clearTimeout(this.changeTimer);
+    this.discovery.crash();
+    for (const id of [...this.peersById.keys()]) this.dropPeer(id, 'crashed');
   }
 
   /** Fault injection: closes the link to `nodeId` as if its channel had died. */
@@ -314,6 +333,7 @@ export class Mesh extends EventTarget {
    */
   setSilenced(on: boolean): void {
     this.silenced = on;
+    this.discovery.silenced = on;
   }
 
   /** Tells peers and signaling about a state change right away instead of at the next heartbeat. */
