@@ -3,6 +3,7 @@ import { runClusterInferBench } from './infer-cluster.bench.js';
 import { runInferBench } from './infer.bench.js';
 import { runMeshBench } from './mesh.bench.js';
 import { runPowBench } from './pow.bench.js';
+import { runRecoveryBench } from './recovery.bench.js';
 import { runRegenBench } from './regen.bench.js';
 import { runSyncBench } from './sync.bench.js';
 import type { BenchResults } from './types.js';
@@ -10,6 +11,8 @@ import type { BenchResults } from './types.js';
 declare global {
   interface Window {
     kpcBench: (signaling: string) => Promise<BenchResults>;
+    /** Exposed by the runner: starts/stops extra signaling servers. */
+    kpcControl: (command: string, payload?: unknown) => Promise<unknown>;
   }
 }
 
@@ -20,4 +23,5 @@ window.kpcBench = async (signaling: string) => ({
   ...(await runInferBench()),
   ...(await runClusterInferBench(signaling)),
   ...(await runPowBench()),
+  ...(await runRecoveryBench(signaling, window.kpcControl)),
 });

@@ -40,6 +40,24 @@ try {
   version = await browser.version();
   const page = await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  // Extra signaling servers for the recovery figures, driven from the page.
+  /** @type {Map<string, {close: () => Promise<void>}>} */
+  const extra = new Map();
+  let nextId = 1;
+  await page.exposeFunction('kpcControl', async (/** @type {string} */ command, /** @type {any} */ payload) => {
+    if (command === 'signal-start') {
+      const s = await startSignalingServer({ host: '127.0.0.1', port: payload?.port ?? 0, log: false });
+      const id = String(nextId++);
+      extra.set(id, s);
+      return { id, url: s.url };
+    }
+    if (command === 'signal-stop') {
+      await extra.get(payload.id)?.close();
+      extra.delete(payload.id);
+      return true;
+    }
+    throw new Error(`unknown command ${command}`);
+  });
   await page.goto(`${web.url}/index.html`);
   await page.waitForFunction(() => typeof window.kpcBench === 'function');
   results = await page.evaluate((url) => window.kpcBench(url), signal.url);

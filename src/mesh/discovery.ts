@@ -55,6 +55,8 @@ export interface DiscoveryHost {
 }
 
 const DIRECT_REPLY_INTERVAL_MS = 2_000;
+/** Signaling envelopes further than this from our clock are refused (replays, skewed senders). */
+export const SIGNALING_MAX_AGE_MS = 30_000;
 /** Members not heard from for this many heartbeats (and not linked) are forgotten. */
 const MEMBER_TTL_HEARTBEATS = 18;
 
@@ -185,7 +187,9 @@ export class Discovery {
     let env: DecodedEnvelope;
     try {
       if (typeof d.data !== 'string') throw new KpcError('PROTO_MALFORMED', 'signaling payload is not an envelope string');
-      env = decodeEnvelopeText(d.data, { maxBytes: this.host.maxSignalingBytes });
+      // Old envelopes are refused: the seen-set below only remembers the recent ones, so a
+      // replay from beyond it must fail on its timestamp.
+      env = decodeEnvelopeText(d.data, { maxBytes: this.host.maxSignalingBytes, now: this.host.runtime.now(), maxSkewMs: SIGNALING_MAX_AGE_MS });
     } catch (err) {
       return this.host.reject(err, d.source);
     }

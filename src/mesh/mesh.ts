@@ -361,8 +361,14 @@ export class Mesh extends EventTarget {
     }
   }
 
+  /**
+   * Starts a link to a member while this node holds fewer than `minPeers + 2` links
+   * (open or pending). Initiating fewer than it accepts leaves every node room for the
+   * offers of late joiners, which a node at `maxPeers` pending attempts would refuse.
+   */
   private maybeConnect(remoteId: string): void {
-    if (!this.running || this.isBanned(remoteId) || this.peersById.has(remoteId) || this.peersById.size >= this.opts.maxPeers) return;
+    if (!this.running || this.isBanned(remoteId) || this.peersById.has(remoteId)) return;
+    if (this.peersById.size >= Math.min(this.opts.maxPeers, this.opts.minPeers + 2)) return;
     this.addPeer(remoteId, true, randomHex64(this.rt));
   }
 
@@ -389,7 +395,8 @@ export class Mesh extends EventTarget {
       // Glare: both sides offered. The smaller id keeps its own offer; the other yields.
       if (existing.initiator && !existing.link.open && this.nodeId < env.fromId) return;
       this.dropPeer(env.fromId, 'replaced by a new offer');
-    } else if (this.peersById.size >= this.opts.maxPeers) {
+    } else if (this.peers.length >= this.opts.maxPeers) {
+      // Only open links count against the limit: pending attempts must not lock newcomers out.
       return;
     }
     this.discovery.touch(env.fromId);
