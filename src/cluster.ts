@@ -9,7 +9,8 @@
 import type { PiNode } from './node.js';
 import type { TopologyLink, TopologyNode, TopologySnapshot } from './mesh/types.js';
 
-const NODE_EVENTS = ['statechange', 'peers', 'topology'] as const;
+const NODE_EVENTS = ['statechange', 'peers', 'topology', 'recovery'] as const;
+const HEALTH_RANK = { ok: 0, suspect: 1, dead: 2 } as const;
 
 /** The page's nodes of one cluster. */
 export class ClusterRegistry extends EventTarget {
@@ -67,7 +68,12 @@ export function mergeTopologies(views: readonly TopologySnapshot[], local: Reado
         nodes.set(n.nodeId, { nodeId: n.nodeId, state: n.state, self: self || local.has(n.nodeId) });
       }
     });
-    for (const l of view.links) links.set(`${l.a}|${l.b}`, l);
+    for (const l of view.links) {
+      // A link any node sees as healthy is healthy; otherwise suspect beats dead.
+      const key = `${l.a}|${l.b}`;
+      const prev = links.get(key);
+      if (!prev || HEALTH_RANK[l.health ?? 'ok'] < HEALTH_RANK[prev.health ?? 'ok']) links.set(key, l);
+    }
   }
   return {
     nodes: [...nodes.values()].map(({ nodeId, state }) => ({ nodeId, state })).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),

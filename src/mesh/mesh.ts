@@ -86,6 +86,10 @@ interface SessionSignal {
 
 /** Longest a stopping node waits for its goodbyes to leave. */
 const STOP_DRAIN_MS = 200;
+/** How long a link lost without a goodbye stays in the topology as dead. */
+const DEAD_LINK_MS = 10_000;
+/** Reasons a link ends that are not failures. */
+const CLEAN_ENDS = new Set(['peer said goodbye', 'node stopped', 'replaced by a new offer', 'hard reset', 'recovery failed', 'browser offline']);
 
 
 /** Discovery, links and heartbeats for one node. */
@@ -100,6 +104,9 @@ export class Mesh extends EventTarget {
   private readonly penalties: PeerPenalties;
   private seq = 0;
   private silenced = false;
+  /** Links lost without a goodbye, by peer, with when: drawn as dead for {@link DEAD_LINK_MS}. */
+  private readonly deadLinks = new Map<string, number>();
+  private suspects = '';
   private heartbeatTimer: TimerHandle | undefined;
   private changeTimer: TimerHandle | undefined;
   private readonly rt: Runtime;
@@ -193,7 +200,7 @@ export class Mesh extends EventTarget {
     const out: PeerInfo[] = [];
     for (const [nodeId, p] of this.peersById) {
       if (p.link.open && p.openedAt !== undefined) {
-        out.push({ nodeId, state: p.state, rttMs: p.rttMs, connectedAt: p.openedAt });
+        out.push({ nodeId, state: p.state, rttMs: p.rttMs, connectedAt: p.openedAt, health: this.isSuspect(p) ? 'suspect' : 'ok' });
       }
     }
     return out.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
@@ -225,14 +232,18 @@ export class Mesh extends EventTarget {
   topology(): TopologySnapshot {
     const nodes = new Map<string, TopologyNode>();
     const links = new Map<string, TopologyLink>();
-    const addLink = (x: string, y: string) => {
+    const addLink = (x: string, y: string, health?: 'suspect' | 'dead') => {
       const [a, b] = x < y ? [x, y] : [y, x];
-      links.set(`${a}|${b}`, { a, b });
+      links.set(`${a}|${b}`, health ? { a, b, health } : { a, b });
     };
     nodes.set(this.nodeId, { nodeId: this.nodeId, state: this.opts.getState() });
+    for (const [id] of this.deadLinks) {
+      if (!nodes.has(id)) nodes.set(id, { nodeId: id, state: 'UNKNOWN' });
+      addLink(this.nodeId, id, 'dead');
+    }
     for (const peer of this.peers) {
       nodes.set(peer.nodeId, { nodeId: peer.nodeId, state: peer.state });
-      addLink(this.nodeId, peer.nodeId);
+      addLink(this.nodeId, peer.nodeId, peer.health === 'suspect' ? 'suspect' : undefined);
       for (const far of this.peersById.get(peer.nodeId)!.peers) {
         if (!nodes.has(far)) nodes.set(far, { nodeId: far, state: this.discovery.members.get(far)?.state ?? 'UNKNOWN' });
         addLink(peer.nodeId, far);
@@ -439,6 +450,7 @@ export class Mesh extends EventTarget {
     entry.link.onClose = null;
     entry.link.close();
     if (wasOpen) {
+      if (!CLEAN_ENDS.has(reason) && this.running) this.deadLinks.set(remoteId, this.rt.now());
       this.log('info', 'peer link closed', { peer: remoteId, reason });
       this.dispatch('peer-close', { nodeId: remoteId, reason });
       this.peersChanged();
@@ -503,8 +515,18 @@ export class Mesh extends EventTarget {
     }
   }
 
+  private isSuspect(p: PeerEntry): boolean {
+    return this.rt.now() - p.lastHeard > this.opts.heartbeatMs * 1.5;
+  }
+
   private heartbeat(): void {
     const now = this.rt.now();
+    for (const [id, at] of this.deadLinks) if (now - at > DEAD_LINK_MS || this.peersById.get(id)?.link.open) this.deadLinks.delete(id);
+    const suspects = this.peers.filter((p) => p.health === 'suspect').map((p) => p.nodeId).join() + '|' + [...this.deadLinks.keys()].join();
+    if (suspects !== this.suspects) {
+      this.suspects = suspects;
+      this.scheduleChange();
+    }
     for (const [id, p] of this.peersById) {
       if (!p.link.open) continue;
       if (now - p.lastHeard > this.opts.heartbeatMs * 3) {

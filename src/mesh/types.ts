@@ -11,6 +11,8 @@ export interface PeerInfo {
   readonly rttMs?: number;
   /** `Date.now()` when the data channel opened. */
   readonly connectedAt: number;
+  /** `suspect` once the peer has been silent for more than one and a half heartbeats. */
+  readonly health: 'ok' | 'suspect';
 }
 
 /** A node of the cluster as one node sees it (itself, its peers, their peers). */
@@ -23,6 +25,11 @@ export interface TopologyNode {
 export interface TopologyLink {
   readonly a: string;
   readonly b: string;
+  /**
+   * As this node sees its own links: `suspect` (silent for over 1.5 heartbeats) or
+   * `dead` (lost without a goodbye, shown for a while). Links reported by peers carry none.
+   */
+  readonly health?: 'suspect' | 'dead';
 }
 
 /** The cluster graph as known locally: own links plus links peers report in heartbeats. */
