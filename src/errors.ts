@@ -28,6 +28,7 @@ export type KpcErrorCode =
   | 'MESH_WRONG_TOPIC'
   | 'MESH_SIGNALING_UNAVAILABLE'
   | 'MESH_CLOSED'
+  | 'MESH_NOT_ADMITTED'
   // recovery
   | 'RECOVERY_TIMEOUT'
   // configuration

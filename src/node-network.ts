@@ -13,6 +13,7 @@ import type { WeightCache } from './infer/index.js';
 import type { LinkFactory } from './mesh/link.js';
 import { Mesh } from './mesh/mesh.js';
 import type { SignalingChannel } from './mesh/signaling.js';
+import type { Admission } from './mesh/discovery.js';
 import { WebRtcLinkFactory } from './mesh/webrtc-link.js';
 import { MessageType } from './protocol/index.js';
 import type { Runtime } from './runtime.js';
@@ -37,6 +38,7 @@ export interface NetworkConfig {
   antiEntropyMs?: number;
   createSignaling?: (url: string) => SignalingChannel;
   log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
+  admission?: Admission;
   getState: () => NodeState;
   readyMembers: () => string[];
   isEvicted: (nodeId: string) => boolean;
@@ -79,6 +81,7 @@ export function createNetwork(c: NetworkConfig): Network {
     createSignaling: c.createSignaling,
     runtime: c.runtime,
     refuse: c.isEvicted,
+    admission: c.admission,
   });
   for (const type of MESH_EVENTS) {
     mesh.addEventListener(type, (ev) => {

@@ -11,7 +11,7 @@ import type { LayerSpec } from './math/index.js';
 import { RegenWorker } from './compute/index.js';
 import type { Identity } from './crypto/index.js';
 import { claimIdentitySlot, loadOrCreateIdentity, type SlotClaim } from './crypto/index.js';
-import { KpcError } from './errors.js';
+import { KpcError, isKpcError } from './errors.js';
 import type { LinkFactory } from './mesh/link.js';
 import type { Mesh } from './mesh/mesh.js';
 import type { SignalingChannel } from './mesh/signaling.js';
@@ -24,7 +24,9 @@ import type { ClusterGenerateOptions, ClusterInference, ClusterToken } from './i
 import { WeightCache } from './infer/index.js';
 import { createNetwork, type Network } from './node-network.js';
 import { MATH_PROBE, runRecoveryLadder, type RecoveryActions, type RecoveryEvent } from './recovery.js';
-import { toHex } from './crypto/index.js';
+import { fromBase64, toBase64, toHex } from './crypto/index.js';
+import { DEFAULT_EPOCH_MS, PowSolver, decodePowProof, encodePowProof, epochOf, verifyProof } from './pow/index.js';
+import type { Admission } from './mesh/discovery.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { JsonValue } from './protocol/index.js';
 import { IndexedDbStorage, Replica, type Entry, type EntryKind, type SyncStorage } from './sync/index.js';
@@ -66,6 +68,14 @@ export interface PiNodeOptions {
   syncStorage?: (nodeId: string) => SyncStorage;
   /** How long SYNCING may take before the node goes RECOVERING and keeps catching up, ms. Default 10000. */
   syncTimeoutMs?: number;
+  /**
+   * Proof-of-π admission (spec §8.1, Sybil and DoS): this node solves a proof bound to
+   * its key, the cluster and the epoch before it announces, and links only to members
+   * whose proof verifies. Every node of a cluster must use the same settings. Off
+   * unless given (docs/security.md says why); `difficulty` defaults to
+   * `DEFAULT_DIFFICULTY` (19 bits: ~0.1 s median in Chromium).
+   */
+  admission?: { difficulty?: number; epochMs?: number };
   /** Interval of the health self-check (weight cache integrity), ms. Default 10000. */
   healthCheckMs?: number;
   /** Bound of each recovery rung (spec §7), ms. */
@@ -108,6 +118,8 @@ export class PiNode extends EventTarget {
   private restartTimer: TimerHandle | undefined;
   private restartDelayMs = 1_000;
   private detachOnline: (() => void) | null = null;
+  private proofText: string | undefined;
+  private proofTimer: TimerHandle | undefined;
   private readonly rt: Runtime;
   private starting: Promise<void> | null = null;
   private readonly changes: StateChange[] = [];
@@ -211,6 +223,7 @@ export class PiNode extends EventTarget {
     this.rt.clearTimeout(this.syncTimer);
     this.rt.clearTimeout(this.healthTimer);
     this.rt.clearTimeout(this.restartTimer);
+    this.rt.clearTimeout(this.proofTimer);
     this.detachOnline?.();
     this.detachOnline = null;
     await this.stopNetwork('node stopped');
@@ -251,8 +264,9 @@ export class PiNode extends EventTarget {
       this.replica = replica;
       replica.addEventListener('change', (ev) => this.dispatchEvent(new CustomEvent('change', { detail: (ev as CustomEvent).detail })));
     }
+    if (this.options.admission) await this.solveAdmission(identity);
     this.net = this.buildNetwork(identity, replica);
-    this.machine.transition('DISCOVERING', 'identity and state loaded');
+    this.machine.transition('DISCOVERING', this.options.admission ? 'identity, state and proof-of-π ready' : 'identity and state loaded');
     this.net.start();
     this.healthTimer = this.rt.setInterval(() => void this.checkHealth(), this.options.healthCheckMs ?? 10_000);
     this.detachOnline ??= this.watchBrowserOnline();
@@ -279,12 +293,45 @@ export class PiNode extends EventTarget {
       getState: () => this.state,
       readyMembers: () => this.readyMembers(),
       isEvicted: (id) => this.isEvicted(id),
+      admission: this.options.admission ? this.admissionCheck() : undefined,
       onEvicted: (id) => this.onEvicted(id),
       forward: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
       changed: () => this.evaluate(),
       onSignalingUp: () => this.startDiscoveryWindow(),
       onCaughtUp: () => this.onCaughtUp(),
     });
+  }
+
+  /** Solves this epoch's proof-of-π in a Worker, and again at every epoch boundary. */
+  private async solveAdmission(identity: Identity): Promise<void> {
+    const epochMs = this.options.admission?.epochMs ?? DEFAULT_EPOCH_MS;
+    const epoch = epochOf(this.rt.now(), epochMs);
+    const solver = new PowSolver();
+    try {
+      const proof = await solver.solve({ publicKey: identity.publicKey, clusterId: this.options.clusterId, epoch, difficulty: this.options.admission?.difficulty });
+      this.proofText = toBase64(encodePowProof(proof));
+    } finally {
+      solver.terminate();
+    }
+    this.rt.clearTimeout(this.proofTimer);
+    this.proofTimer = this.rt.setTimeout(() => void this.solveAdmission(identity).catch(() => undefined), (epoch + 1) * epochMs - this.rt.now() + 1);
+  }
+
+  private admissionCheck(): Admission {
+    const { difficulty, epochMs } = this.options.admission ?? {};
+    return {
+      proofText: () => this.proofText,
+      verify: (publicKey, text) => {
+        if (!text) throw new KpcError('POW_INVALID', 'no proof-of-π in the announce');
+        let proof;
+        try {
+          proof = decodePowProof(fromBase64(text));
+        } catch (err) {
+          throw isKpcError(err) ? err : new KpcError('POW_MALFORMED', String(err));
+        }
+        verifyProof(proof, { publicKey, clusterId: this.options.clusterId, now: this.rt.now(), epochMs, minDifficulty: difficulty });
+      },
+    };
   }
 
   private async stopNetwork(reason: string): Promise<void> {
@@ -489,7 +536,7 @@ export class PiNode extends EventTarget {
      * goodbye, timers stop, and the node does nothing more (its state stays as it was).
      */
     crash: (): void => {
-      for (const t of [this.healthTimer, this.syncTimer, this.connectTimer, this.discoveryTimer, this.restartTimer]) this.rt.clearTimeout(t);
+      for (const t of [this.healthTimer, this.syncTimer, this.connectTimer, this.discoveryTimer, this.restartTimer, this.proofTimer]) this.rt.clearTimeout(t);
       this.detachOnline?.();
       this.detachOnline = null;
       const net = this.net;

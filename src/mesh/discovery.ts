@@ -29,8 +29,18 @@ export interface Member {
   lastReplied: number;
 }
 
+/** Proof-of-π admission (spec §8.1 Sybil): what this node shows, and how it checks others. */
+export interface Admission {
+  /** This node's current proof, as the text carried in its announces. */
+  proofText(): string | undefined;
+  /** Throws a KpcError (`POW_*`) unless `proofText` is a valid, unexpired proof bound to `publicKey` and this cluster. */
+  verify(publicKey: Uint8Array, proofText: string | undefined): void;
+}
+
 /** What discovery needs from the mesh that owns it. */
 export interface DiscoveryHost {
+  /** When set, members must prove their work before they are linked. */
+  readonly admission?: Admission;
   readonly identity: Identity;
   readonly clusterId: string;
   readonly runtime: Runtime;
@@ -66,6 +76,8 @@ export class Discovery {
   readonly members = new Map<string, Member>();
   private readonly channels: SignalingChannel[] = [];
   private readonly seen = new SeenSet(4096);
+  /** Members whose proof-of-π was verified (only kept when admission is on). */
+  private readonly admitted = new Set<string>();
   private readonly clusterTopic: string;
   private readonly directTopic: string;
   private announceTimer: TimerHandle | undefined;
@@ -160,12 +172,14 @@ export class Discovery {
   /** Forgets a member (a clean leave, or a ban). */
   forget(nodeId: string): void {
     this.members.delete(nodeId);
+    this.admitted.delete(nodeId);
   }
 
   private announcement(): OutgoingMessage {
+    const proof = this.host.admission?.proofText();
     return {
       type: MessageType.ANNOUNCE,
-      body: { clusterId: this.host.clusterId, state: this.host.state(), peers: this.host.linkedPeers() },
+      body: { clusterId: this.host.clusterId, state: this.host.state(), peers: this.host.linkedPeers(), ...(proof ? { proof } : {}) },
     };
   }
 
@@ -204,6 +218,9 @@ export class Discovery {
       } else if (env.type === MessageType.SIGNAL) {
         if (d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'signal outside our direct topic', { topic: d.topic });
         if (env.body.to !== this.host.identity.nodeId) throw new KpcError('MESH_WRONG_TOPIC', 'signal addressed to another node');
+        if (this.host.admission && !this.admitted.has(env.fromId)) {
+          throw new KpcError('MESH_NOT_ADMITTED', 'signal from a node that has not proven its work', { from: env.fromId });
+        }
         this.host.onSignal(env);
       } else {
         throw new KpcError('PROTO_UNKNOWN_TYPE', `message type ${env.type} does not belong on signaling`);
@@ -221,6 +238,11 @@ export class Discovery {
       this.members.delete(env.fromId);
       this.host.onChange();
       return;
+    }
+    if (this.host.admission) {
+      // Sybil resistance: no membership, no link, without a proof bound to this key and cluster.
+      this.host.admission.verify(env.from, body.proof);
+      this.admitted.add(env.fromId);
     }
     const now = this.host.runtime.now();
     const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0 };

@@ -28,7 +28,7 @@ import type { NodeState } from '../state/machine.js';
 import type { Link, LinkFactory } from './link.js';
 import { createSignaling, type SignalingChannel } from './signaling.js';
 import type { PeerInfo, TopologyLink, TopologyNode, TopologySnapshot } from './types.js';
-import { Discovery } from './discovery.js';
+import { Discovery, type Admission } from './discovery.js';
 import { PeerPenalties } from './penalties.js';
 import { SeenSet } from './util.js';
 import { randomHex64, sleep, systemRuntime, type Runtime, type TimerHandle } from '../runtime.js';
@@ -61,6 +61,8 @@ export interface MeshOptions {
   runtime?: Runtime;
   /** Nodes refused for good (e.g. evicted by a cluster decision), beside those banned for a while. */
   refuse?: (nodeId: string) => boolean;
+  /** Proof-of-π admission; without it any signed member is linked. */
+  admission?: Admission;
 }
 
 interface PeerEntry {
@@ -96,7 +98,7 @@ const CLEAN_ENDS = new Set(['peer said goodbye', 'node stopped', 'replaced by a 
 export class Mesh extends EventTarget {
   /** Node id of this node. */
   readonly nodeId: string;
-  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime' | 'refuse'>> & Pick<MeshOptions, 'log'>;
+  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime' | 'refuse' | 'admission'>> & Pick<MeshOptions, 'log'>;
   private readonly peersById = new Map<string, PeerEntry>();
   private readonly discovery: Discovery;
   /** `peer:session` of every attempt we made or were offered: late signals of those are benign. */
@@ -136,6 +138,7 @@ export class Mesh extends EventTarget {
     this.penalties = new PeerPenalties(this.rt);
     this.refuse = options.refuse ?? (() => false);
     this.discovery = new Discovery({
+      admission: options.admission,
       identity: this.opts.identity,
       clusterId: this.opts.clusterId,
       runtime: this.rt,

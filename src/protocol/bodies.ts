@@ -25,6 +25,9 @@ import {
   type SyncStateBody,
 } from './types.js';
 
+/** Longest proof-of-π text (base64 of at most 436 bytes). */
+export const MAX_PROOF_TEXT = 600;
+
 /** Longest cluster id, in UTF-16 code units. */
 export const MAX_CLUSTER_ID_LENGTH = 128;
 /** Most node ids in a `peers` list. */
@@ -112,13 +115,15 @@ function jsonCodec<B>(validate: (v: unknown) => B): BodyCodec<B> {
 
 /** Validates an ANNOUNCE body. @throws KpcError `PROTO_BAD_BODY` */
 export function validateAnnounce(v: unknown): AnnounceBody {
-  const o = expectShape(v, 'ANNOUNCE', ['clusterId', 'state'], ['peers']);
+  const o = expectShape(v, 'ANNOUNCE', ['clusterId', 'state'], ['peers', 'proof']);
   const out: AnnounceBody = {
     clusterId: expectString(o.clusterId, 'clusterId', 1, MAX_CLUSTER_ID_LENGTH),
     state: expectState(o.state),
   };
   // An explicit `peers: undefined` from a local caller means "absent".
   if (o.peers !== undefined) out.peers = expectPeers(o.peers);
+  // The proof is only shape-checked here; the mesh verifies it against the sender and cluster.
+  if (o.proof !== undefined) out.proof = expectString(o.proof, 'proof', 1, MAX_PROOF_TEXT);
   return out;
 }
 

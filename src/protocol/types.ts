@@ -88,6 +88,8 @@ export interface AnnounceBody {
   state: ProtocolState;
   /** Sender's direct peers (node ids), at most 64, no duplicates. */
   peers?: string[];
+  /** Proof-of-π admission (base64 of the encoded proof), where the cluster requires one. */
+  proof?: string;
 }
 
 /** SIGNAL: WebRTC negotiation data for one node. */
