@@ -29,6 +29,8 @@ export type KpcErrorCode =
   | 'MESH_SIGNALING_UNAVAILABLE'
   | 'MESH_CLOSED'
   | 'MESH_NOT_ADMITTED'
+  | 'MESH_RATE_LIMITED'
+  | 'PROTO_REPLAY'
   // recovery
   | 'RECOVERY_TIMEOUT'
   // configuration

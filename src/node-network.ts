@@ -39,6 +39,7 @@ export interface NetworkConfig {
   createSignaling?: (url: string) => SignalingChannel;
   log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
   admission?: Admission;
+  linkRate?: { perSecond: number; burst: number };
   getState: () => NodeState;
   readyMembers: () => string[];
   isEvicted: (nodeId: string) => boolean;
@@ -82,6 +83,7 @@ export function createNetwork(c: NetworkConfig): Network {
     runtime: c.runtime,
     refuse: c.isEvicted,
     admission: c.admission,
+    linkRate: c.linkRate,
   });
   for (const type of MESH_EVENTS) {
     mesh.addEventListener(type, (ev) => {

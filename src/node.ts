@@ -76,6 +76,8 @@ export interface PiNodeOptions {
    * `DEFAULT_DIFFICULTY` (19 bits: ~0.1 s median in Chromium).
    */
   admission?: { difficulty?: number; epochMs?: number };
+  /** Per-peer inbound message rate limit (DoS): default 1000/s with bursts of 2000; a peer far over it is cut off. */
+  linkRate?: { perSecond: number; burst: number };
   /** Interval of the health self-check (weight cache integrity), ms. Default 10000. */
   healthCheckMs?: number;
   /** Bound of each recovery rung (spec §7), ms. */
@@ -294,6 +296,7 @@ export class PiNode extends EventTarget {
       readyMembers: () => this.readyMembers(),
       isEvicted: (id) => this.isEvicted(id),
       admission: this.options.admission ? this.admissionCheck() : undefined,
+      linkRate: this.options.linkRate,
       onEvicted: (id) => this.onEvicted(id),
       forward: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
       changed: () => this.evaluate(),

@@ -63,6 +63,8 @@ export interface MeshOptions {
   refuse?: (nodeId: string) => boolean;
   /** Proof-of-π admission; without it any signed member is linked. */
   admission?: Admission;
+  /** Inbound messages a peer may send per second, and in a burst. Default {@link LINK_RATE_PER_S}, {@link LINK_BURST}. */
+  linkRate?: { perSecond: number; burst: number };
 }
 
 interface PeerEntry {
@@ -78,6 +80,13 @@ interface PeerEntry {
   pingNonce?: number;
   pingSentAt?: number;
   connectTimer?: TimerHandle;
+  /** Highest envelope seq taken from this peer: a link is ordered, so seqs only grow. */
+  lastSeq: number;
+  /** Token bucket of inbound messages. */
+  tokens: number;
+  refilledAt: number;
+  /** Messages dropped by the rate limit since the last penalty point. */
+  throttled: number;
 }
 
 /** The signal wrapper: a session id keeps candidates of an abandoned attempt out of a new one. */
@@ -88,6 +97,12 @@ interface SessionSignal {
 
 /** Longest a stopping node waits for its goodbyes to leave. */
 const STOP_DRAIN_MS = 200;
+/** Inbound messages per second a peer may send on its link, sustained. */
+export const LINK_RATE_PER_S = 1_000;
+/** …and in a burst. */
+export const LINK_BURST = 2_000;
+/** Dropped messages per penalty point: a peer that keeps flooding is cut off after 10 points. */
+const THROTTLED_PER_POINT = 100;
 /** How long a link lost without a goodbye stays in the topology as dead. */
 const DEAD_LINK_MS = 10_000;
 /** Reasons a link ends that are not failures. */
@@ -98,7 +113,7 @@ const CLEAN_ENDS = new Set(['peer said goodbye', 'node stopped', 'replaced by a 
 export class Mesh extends EventTarget {
   /** Node id of this node. */
   readonly nodeId: string;
-  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime' | 'refuse' | 'admission'>> & Pick<MeshOptions, 'log'>;
+  private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime' | 'refuse' | 'admission' | 'linkRate'>> & Pick<MeshOptions, 'log'>;
   private readonly peersById = new Map<string, PeerEntry>();
   private readonly discovery: Discovery;
   /** `peer:session` of every attempt we made or were offered: late signals of those are benign. */
@@ -115,6 +130,7 @@ export class Mesh extends EventTarget {
   private running = false;
   private readonly makeSignaling: (url: string) => SignalingChannel;
   private readonly refuse: (nodeId: string) => boolean;
+  private readonly rate: { perSecond: number; burst: number };
 
   constructor(options: MeshOptions) {
     super();
@@ -137,6 +153,7 @@ export class Mesh extends EventTarget {
     this.makeSignaling = options.createSignaling ?? ((url) => createSignaling(url, { log: (m, c) => this.log('warn', m, c) }));
     this.penalties = new PeerPenalties(this.rt);
     this.refuse = options.refuse ?? (() => false);
+    this.rate = options.linkRate ?? { perSecond: LINK_RATE_PER_S, burst: LINK_BURST };
     this.discovery = new Discovery({
       admission: options.admission,
       identity: this.opts.identity,
@@ -421,7 +438,10 @@ export class Mesh extends EventTarget {
     this.sessions.add(`${remoteId}:${session}`);
     const link = this.opts.links.create(remoteId, initiator);
     const now = this.rt.now();
-    const entry: PeerEntry = { link, session, initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [] };
+    const entry: PeerEntry = {
+      link, session, initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [],
+      lastSeq: -1, tokens: this.rate.burst, refilledAt: now, throttled: 0,
+    };
     this.peersById.set(remoteId, entry);
     link.onSignal = (data) => {
       const signal: SessionSignal = { session, data };
@@ -460,15 +480,34 @@ export class Mesh extends EventTarget {
     }
   }
 
+  /** Token bucket: false when the peer is over its rate (checked before any decoding work). */
+  private admitRate(remoteId: string, entry: PeerEntry): boolean {
+    const now = this.rt.now();
+    entry.tokens = Math.min(this.rate.burst, entry.tokens + ((now - entry.refilledAt) * this.rate.perSecond) / 1000);
+    entry.refilledAt = now;
+    if (entry.tokens >= 1) {
+      entry.tokens -= 1;
+      return true;
+    }
+    if (++entry.throttled >= THROTTLED_PER_POINT) {
+      entry.throttled = 0;
+      this.penalize(remoteId, new KpcError('MESH_RATE_LIMITED', `peer exceeds ${this.rate.perSecond} messages/s`));
+    }
+    return false;
+  }
+
   private onLinkMessage(remoteId: string, entry: PeerEntry, bytes: Uint8Array): void {
-    if (this.silenced) return;
+    if (this.silenced || !this.admitRate(remoteId, entry)) return;
     let env: DecodedEnvelope;
     try {
       env = decodeEnvelope(bytes, { maxBytes: this.opts.maxMessageBytes });
       if (env.fromId !== remoteId) throw new KpcError('PROTO_WRONG_SENDER', 'envelope signed by another node than the link peer', { signer: env.fromId });
+      // Ordered channel, one counter per sender: an old or repeated seq is a replay.
+      if (env.seq <= entry.lastSeq) throw new KpcError('PROTO_REPLAY', 'envelope seq not above the last one on this link', { seq: env.seq, last: entry.lastSeq });
     } catch (err) {
       return this.reject(err, `link:${remoteId}`, remoteId);
     }
+    entry.lastSeq = env.seq;
     entry.lastHeard = this.rt.now();
     switch (env.type) {
       case MessageType.HELLO: {
