@@ -27,6 +27,8 @@ export interface Member {
   state: NodeState | 'UNKNOWN';
   lastSeen: number;
   lastReplied: number;
+  /** Signaling URLs that delivered its announces: a member one server alone vouches for is weaker (eclipse). */
+  sources: Set<string>;
 }
 
 /** Proof-of-π admission (spec §8.1 Sybil): what this node shows, and how it checks others. */
@@ -86,6 +88,11 @@ export class Discovery {
   constructor(private readonly host: DiscoveryHost) {
     this.clusterTopic = `kpc/v1/${host.clusterId}`;
     this.directTopic = `${this.clusterTopic}/${host.identity.nodeId}`;
+  }
+
+  /** How many signaling channels this node uses. */
+  get channelCount(): number {
+    return this.channels.length;
   }
 
   /** Signaling channels currently connected. */
@@ -151,7 +158,7 @@ export class Discovery {
 
   /** Notes a member that reached us some other way (an offer). */
   touch(nodeId: string): void {
-    if (!this.members.has(nodeId)) this.members.set(nodeId, { state: 'UNKNOWN', lastSeen: this.host.runtime.now(), lastReplied: 0 });
+    if (!this.members.has(nodeId)) this.members.set(nodeId, { state: 'UNKNOWN', lastSeen: this.host.runtime.now(), lastReplied: 0, sources: new Set() });
   }
 
   /** Forgets members not heard from since `since`, except those `keep` names; returns their ids. */
@@ -209,12 +216,14 @@ export class Discovery {
     }
     if (env.fromId === this.host.identity.nodeId) return; // servers echo our own publishes
     if (this.host.isBanned(env.fromId)) return;
+    // Before de-duplication: which servers carry a member matters for choosing peers.
+    if (env.type === MessageType.ANNOUNCE) this.members.get(env.fromId)?.sources.add(d.source);
     // The same envelope arrives once per signaling server: handle it once.
     if (!this.seen.add(`${env.fromId}:${env.timestamp}:${env.seq}`)) return;
     try {
       if (env.type === MessageType.ANNOUNCE) {
         if (d.topic !== this.clusterTopic && d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'announce on a foreign topic');
-        this.onAnnounce(env, d.topic === this.directTopic);
+        this.onAnnounce(env, d.topic === this.directTopic, d.source);
       } else if (env.type === MessageType.SIGNAL) {
         if (d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'signal outside our direct topic', { topic: d.topic });
         if (env.body.to !== this.host.identity.nodeId) throw new KpcError('MESH_WRONG_TOPIC', 'signal addressed to another node');
@@ -230,7 +239,7 @@ export class Discovery {
     }
   }
 
-  private onAnnounce(env: DecodedEnvelope & { type: typeof MessageType.ANNOUNCE }, direct: boolean): void {
+  private onAnnounce(env: DecodedEnvelope & { type: typeof MessageType.ANNOUNCE }, direct: boolean, source: string): void {
     const body = env.body;
     if (body.clusterId !== this.host.clusterId) throw new KpcError('MESH_WRONG_TOPIC', 'announce for another cluster', { clusterId: body.clusterId });
     if (body.state === 'OFFLINE') {
@@ -245,7 +254,8 @@ export class Discovery {
       this.admitted.add(env.fromId);
     }
     const now = this.host.runtime.now();
-    const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0 };
+    const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0, sources: new Set<string>() };
+    member.sources.add(source);
     member.state = body.state;
     member.lastSeen = now;
     this.members.set(env.fromId, member);

@@ -399,8 +399,28 @@ export class Mesh extends EventTarget {
    */
   private maybeConnect(remoteId: string): void {
     if (!this.running || this.isBanned(remoteId) || this.peersById.has(remoteId)) return;
-    if (this.peersById.size >= Math.min(this.opts.maxPeers, this.opts.minPeers + 2)) return;
+    const limit = Math.min(this.opts.maxPeers, this.opts.minPeers + 2);
+    if (this.peersById.size >= limit) return;
+    if (!this.fairToSource(remoteId, limit)) return;
     this.addPeer(remoteId, true, randomHex64(this.rt));
+  }
+
+  /**
+   * Eclipse mitigation (spec §8.1): with several signaling servers, members that only one
+   * server vouches for may take at most their server's share of the links this node
+   * initiates, so a lying server cannot fill them all with its own identities.
+   */
+  private fairToSource(remoteId: string, limit: number): boolean {
+    const servers = this.discovery.channelCount;
+    const sources = this.discovery.members.get(remoteId)?.sources;
+    if (servers < 2 || !sources || sources.size !== 1) return true;
+    const [only] = sources;
+    let taken = 0;
+    for (const id of this.peersById.keys()) {
+      const s = this.discovery.members.get(id)?.sources;
+      if (s?.size === 1 && s.has(only)) taken++;
+    }
+    return taken < Math.ceil(limit / servers);
   }
 
   private onSignal(env: DecodedEnvelope): void {

@@ -30,6 +30,10 @@ const USAGE = `usage: npm run simulate -- [options]
   --signaling-outage     take a signaling server down for a while
   --servers N            signaling servers (default 1)
   --join T               nodes start within this window (default 2s)
+  --writes N             workload: mean writes per honest node (default 3; see docs/simulator.md)
+  --proposals N          workload: model-spec proposals from random honest nodes (default 3)
+  --workload-until T     workload: writes and proposals stop at T (default 60% of the run)
+  --no-workload          no writes or proposals (the state invariants then check little)
   --heartbeat T | --discovery T | --connect-timeout T | --min-peers N | --max-peers N
   --crypto sim|real      signature scheme: fast stand-in (default) or noble Ed25519
   --strict               also require every byzantine input to be rejected
@@ -124,6 +128,9 @@ async function main(): Promise<number> {
       signalingOutage: flag('signaling-outage'),
       signalingServers: num('servers'),
       joinWindowMs: dur('join'),
+      workload: flag('no-workload')
+        ? false
+        : { writesPerNode: num('writes'), proposals: num('proposals'), untilMs: dur('workload-until') },
       node: {
         ...(dur('heartbeat') !== undefined && { heartbeatMs: dur('heartbeat')! }),
         ...(dur('discovery') !== undefined && { discoveryWindowMs: dur('discovery')! }),

@@ -18,6 +18,7 @@ import { SIM_EPOCH_MS, Scheduler, SimRuntime, type AfterSettle } from './schedul
 import { SimSignalingServer, type SimSignalingChannel } from './signaling.js';
 import { SimDisk } from './storage.js';
 import type { SyncStorage } from '../sync/index.js';
+import { resolveWorkload, Workload, type ResolvedWorkload, type WorkloadConfig } from './workload.js';
 
 /** What {@link SimConfig.nodeOptions} and {@link SimConfig.onNode} get for each node life. */
 export interface NodeContext {
@@ -77,6 +78,11 @@ export interface SimConfig {
   faults?: readonly FaultEvent[];
   node?: SimNodeTiming;
   /**
+   * The application workload (writes and proposals, see `workload.ts`): `true` for the
+   * defaults, an object to tune it. Default off (the CLI turns it on).
+   */
+  workload?: WorkloadConfig | boolean;
+  /**
    * Sync storage for a new life of a node (PiNode's `syncStorage`). Default: the
    * cluster's {@link SimDisk}, which keeps what was durable across crashes.
    */
@@ -121,8 +127,8 @@ export interface ByzantineViolation {
 }
 
 /** {@link SimConfig} with every default filled in. */
-export type ResolvedConfig = Required<Omit<SimConfig, 'storageFor' | 'nodeOptions' | 'onNode' | 'log' | 'network' | 'node'>> &
-  Pick<SimConfig, 'nodeOptions' | 'onNode' | 'log' | 'storageFor'> & { network: NetworkConfig; node: Required<SimNodeTiming>; seed: string };
+export type ResolvedConfig = Required<Omit<SimConfig, 'storageFor' | 'nodeOptions' | 'onNode' | 'log' | 'network' | 'node' | 'workload'>> &
+  Pick<SimConfig, 'nodeOptions' | 'onNode' | 'log' | 'storageFor'> & { network: NetworkConfig; node: Required<SimNodeTiming>; seed: string; workload: ResolvedWorkload };
 
 /** Fills in defaults. */
 export function resolveConfig(c: SimConfig): ResolvedConfig {
@@ -141,6 +147,7 @@ export function resolveConfig(c: SimConfig): ResolvedConfig {
       handshakeRtts: 3, linkFailMs: 30_000, candidates: 1, ...c.network,
     },
     node: { discoveryWindowMs: 1_000, connectTimeoutMs: 10_000, heartbeatMs: 5_000, minPeers: 3, maxPeers: 8, ...c.node },
+    workload: resolveWorkload(c.workload, c.durationMs ?? 60_000, c.joinWindowMs ?? 2_000),
   };
 }
 
@@ -171,7 +178,9 @@ export class SimCluster {
   private started = 0;
   private readonly byzIds = new Set<string>();
   /** Every node's persisted state across crashes. */
-  readonly disk = new SimDisk();
+  readonly disk = new SimDisk(() => this.sched.now);
+  /** The application workload and what it observed (empty when off). */
+  readonly workload: Workload;
 
   constructor(config: SimConfig) {
     const cfg = (this.cfg = resolveConfig(config));
@@ -193,6 +202,7 @@ export class SimCluster {
       });
     }
     const honest = this.nodes.filter((n) => !n.byzantine);
+    this.workload = new Workload(this, this.rng.fork('workload'), cfg.workload);
     this.faults = [...planFaults(this.rng.fork('faults'), { ...cfg, honest: honest.map((n) => n.index), servers: cfg.signalingServers }), ...cfg.faults].sort((a, b) => a.at - b.at);
     this.adversary = byz.size === 0 ? null : new Adversary(this.rng.fork('adversary'), CLUSTER_ID, this.servers, honest.map((n) => ({ nodeId: n.nodeId, publicKey: n.identity.publicKey })), cfg.attacks);
     if (this.adversary) {
@@ -221,6 +231,7 @@ export class SimCluster {
     const join = this.rng.fork('join');
     for (const n of this.nodes) this.sched.at(join.range(0, this.cfg.joinWindowMs), () => this.start(n.index), n.index, 'start');
     for (const f of this.faults) this.sched.at(f.at, () => this.apply(f), -1, `fault:${f.kind}`);
+    this.workload.schedule();
     if (this.adversary) {
       const r = this.rng.fork('attacks');
       for (const n of this.nodes.filter((x) => x.byzantine)) {
@@ -316,6 +327,8 @@ export class SimCluster {
       n.rejects.set(code, (n.rejects.get(code) ?? 0) + 1);
       n.rejectTotal++;
     });
+    this.workload.observe(pi, i, life, current);
+    this.workload.started(i);
     this.cfg.onNode?.(pi, ctx);
     pi.start().catch((error) => this.sched.errors.push({ time: this.sched.now, owner: i, error }));
     this.updateReadiness();

@@ -12,7 +12,16 @@ export { TraceDigest, digestOf } from './digest.js';
 export { Scheduler, SimRuntime, SIM_EPOCH_MS, type AfterSettle, type SimError, type SimEvent } from './scheduler.js';
 export { SimNetwork, SimLink, type Endpoint, type NetworkConfig, type NetworkObserver, type Traffic } from './network.js';
 export { SimSignalingServer, SimSignalingChannel } from './signaling.js';
-export { SimDisk } from './storage.js';
+export { SimDisk, type DiskStats } from './storage.js';
+export {
+  Workload,
+  resolveWorkload,
+  type CommitRecord,
+  type ProposalRecord,
+  type ResolvedWorkload,
+  type WorkloadConfig,
+  type WriteRecord,
+} from './workload.js';
 export { Adversary, ATTACKS, type AttackKind, type ByzantineNode } from './byzantine.js';
 export { planFaults, describeFault, type FaultEvent, type FaultPlanOptions } from './faults.js';
 export {
@@ -27,6 +36,15 @@ export {
 } from './cluster.js';
 export {
   DEFAULT_INVARIANTS,
+  STATE_INVARIANTS,
+  ackedWritesKept,
+  byzantinePowerless,
+  consensusAgreement,
+  entryText,
+  faultInForce,
+  isConverged,
+  stateConverged,
+  valueText,
   byzantineContained,
   byzantineRejected,
   checkInvariants,
@@ -38,5 +56,5 @@ export {
   type InvariantResult,
   type Violation,
 } from './invariants.js';
-export { runSimulation, summarize, formatSummary, type RunOptions, type SimReport, type Spread } from './report.js';
+export { runSimulation, summarize, formatSummary, stateReport, type RunOptions, type SimReport, type StateReport, type Spread } from './report.js';
 export { useSimCrypto, cryptoMode, type CryptoMode } from './sim-crypto.js';

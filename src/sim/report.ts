@@ -5,12 +5,32 @@
  */
 import { SimCluster, type SimConfig } from './cluster.js';
 import { describeFault } from './faults.js';
-import { DEFAULT_INVARIANTS, checkInvariants, type Invariant, type InvariantResult } from './invariants.js';
+import { DEFAULT_INVARIANTS, checkInvariants, isConverged, type Invariant, type InvariantResult } from './invariants.js';
 
 /** Mean and maximum over nodes. */
 export interface Spread {
   mean: number;
   max: number;
+}
+
+/** What became of the replicated state and of consensus. */
+export interface StateReport {
+  writes: { planned: number; acked: number; failed: number; skipped: number; pending: number };
+  proposals: { planned: number; committed: number; skipped: number; pending: number; failed: Record<string, number> };
+  /** Distinct slots honest nodes committed, and commit events on honest nodes (all lives). */
+  decisions: number;
+  commits: number;
+  /** Remote deltas honest nodes applied (stored), in total and per node. */
+  deltasApplied: number;
+  deltasAppliedPerNode: Spread;
+  /** Live entries on the first honest running node at the end. */
+  entries: number;
+  /** Virtual time of the last acknowledged write or fault: where convergence is measured from (null: neither). */
+  settleFromMs: number | null;
+  /** Virtual time every honest running node's state last changed, if they end identical (else null). */
+  convergedAtMs: number | null;
+  /** `convergedAtMs − settleFromMs` (0 if nothing changed after it), null if not converged. */
+  convergenceMs: number | null;
 }
 
 /** Everything a run produced. */
@@ -30,6 +50,11 @@ export interface SimReport {
   linkBytesPerNode: Spread;
   sigFramesPerNode: Spread;
   sigBytesPerNode: Spread;
+  /** Data-channel messages plus signaling publishes per node, and their bytes. */
+  msgsPerNode: Spread;
+  bytesPerNode: Spread;
+  /** Writes, proposals, decisions, sync and convergence. */
+  state: StateReport;
   /** Signaling frames the servers relayed to subscribers (fan-out included). */
   relayedFrames: number;
   linkMsgsLost: number;
@@ -87,6 +112,7 @@ export function summarize(sim: SimCluster, invariants: readonly Invariant[] = DE
   }
   ready.sort((a, b) => a - b);
   const results = checkInvariants(sim, invariants);
+  const state = stateReport(sim);
   const adv = sim.adversary;
   return {
     seed: sim.cfg.seed,
@@ -101,6 +127,9 @@ export function summarize(sim: SimCluster, invariants: readonly Invariant[] = DE
     linkBytesPerNode: spread(tr.map((t) => t.linkBytesOut)),
     sigFramesPerNode: spread(tr.map((t) => t.sigFramesOut)),
     sigBytesPerNode: spread(tr.map((t) => t.sigBytesOut)),
+    msgsPerNode: spread(tr.map((t) => t.linkMsgsOut + t.sigFramesOut)),
+    bytesPerNode: spread(tr.map((t) => t.linkBytesOut + t.sigBytesOut)),
+    state,
     relayedFrames: sim.servers.reduce((a, s) => a + s.relayedFrames, 0),
     linkMsgsLost: tr.reduce((a, t) => a + t.linkLost, 0),
     rejections: sortedCounts(rejections),
@@ -114,6 +143,43 @@ export function summarize(sim: SimCluster, invariants: readonly Invariant[] = DE
     traceDigest: sim.sched.digest.hex(),
     invariants: results,
     ok: results.every((r) => r.ok),
+  };
+}
+
+/** Writes, proposals, decisions, deltas applied and convergence of a finished run. */
+export function stateReport(sim: SimCluster): StateReport {
+  const wl = sim.workload;
+  const count = <T extends { status: string }>(xs: readonly T[], s: string) => xs.filter((x) => x.status === s).length;
+  const failed = new Map<string, number>();
+  for (const p of wl.proposals) if (p.status === 'failed') failed.set(p.error ?? '?', (failed.get(p.error ?? '?') ?? 0) + 1);
+  const honestCommits = wl.commits.filter((c) => !sim.nodes[c.node].byzantine);
+  const honest = sim.nodes.filter((n) => !n.byzantine);
+  const applied = honest.map((n) => sim.disk.stats.get(n.nodeId)?.remote ?? 0);
+  const up = sim.honestUp();
+  let entries = 0;
+  try {
+    entries = up[0]?.pi?.entries().length ?? 0;
+  } catch {
+    entries = 0;
+  }
+  const faultTimes = sim.faults.map((f) => f.at).filter((t) => t <= sim.cfg.durationMs);
+  const marks = [...faultTimes, ...(wl.lastAckAt === null ? [] : [wl.lastAckAt])];
+  const settleFromMs = marks.length ? Math.max(...marks) : null;
+  let convergedAtMs: number | null = null;
+  if (up.length > 0 && isConverged(sim)) {
+    convergedAtMs = Math.max(...up.map((n) => wl.lastChangeAt[n.index] ?? 0));
+  }
+  return {
+    writes: { planned: wl.writes.length, acked: count(wl.writes, 'acked'), failed: count(wl.writes, 'failed'), skipped: count(wl.writes, 'skipped'), pending: count(wl.writes, 'pending') },
+    proposals: { planned: wl.proposals.length, committed: count(wl.proposals, 'committed'), skipped: count(wl.proposals, 'skipped'), pending: count(wl.proposals, 'pending'), failed: sortedCounts(failed) },
+    decisions: new Set(honestCommits.map((c) => c.decision.slot)).size,
+    commits: honestCommits.length,
+    deltasApplied: applied.reduce((a, b) => a + b, 0),
+    deltasAppliedPerNode: spread(applied),
+    entries,
+    settleFromMs,
+    convergedAtMs,
+    convergenceMs: convergedAtMs === null ? null : Math.max(0, convergedAtMs - (settleFromMs ?? 0)),
   };
 }
 
@@ -134,6 +200,23 @@ export function formatSummary(r: SimReport, header = ''): string {
   kv('link msgs/node', `mean ${n0(r.linkMsgsPerNode.mean)}, max ${n0(r.linkMsgsPerNode.max)}  (${n0(r.linkMsgsLost)} lost)`);
   kv('link bytes/node', `mean ${kb(r.linkBytesPerNode.mean)}, max ${kb(r.linkBytesPerNode.max)}`);
   kv('signaling pubs/node', `mean ${n0(r.sigFramesPerNode.mean)}, max ${n0(r.sigFramesPerNode.max)}; ${kb(r.sigBytesPerNode.mean)}/node; server relayed ${n0(r.relayedFrames)}`);
+  kv('msgs/node (both)', `mean ${n0(r.msgsPerNode.mean)}, max ${n0(r.msgsPerNode.max)}; ${kb(r.bytesPerNode.mean)}/node`);
+  const st = r.state;
+  if (st.writes.planned > 0 || st.proposals.planned > 0) {
+    const w = st.writes;
+    kv('writes', `${n0(w.planned)} planned: acked ${n0(w.acked)}, failed ${n0(w.failed)}, skipped (node down) ${n0(w.skipped)}, pending ${n0(w.pending)}`);
+    const p = st.proposals;
+    const pf = Object.entries(p.failed).map(([k, v]) => `${k} ${v}`).join(', ');
+    kv('proposals', `${p.planned} planned: committed ${p.committed}, failed ${pf || '0'}, skipped ${p.skipped}, pending ${p.pending}`);
+  }
+  kv('decisions', `${st.decisions} slot(s) committed; ${n0(st.commits)} commits on honest nodes`);
+  kv('sync', `${n0(st.deltasApplied)} remote deltas applied (mean ${n0(st.deltasAppliedPerNode.mean)}/node, max ${n0(st.deltasAppliedPerNode.max)}); ${n0(st.entries)} live entries`);
+  kv(
+    'convergence',
+    st.convergedAtMs === null
+      ? 'not converged at the end'
+      : `${ms(st.convergenceMs)} after the last write/fault at ${ms(st.settleFromMs)} (identical state from ${ms(st.convergedAtMs)})`,
+  );
   const rej = Object.entries(r.rejections);
   kv('rejections (honest)', rej.length ? rej.map(([k, v]) => `${k} ${v}`).join(', ') : 'none');
   kv('transitions', Object.entries(r.transitions).map(([k, v]) => `${k} ${v}`).join(', '));

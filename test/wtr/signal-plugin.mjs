@@ -40,6 +40,33 @@ async function startYWebrtc() {
 
 let startSignalingServer;
 
+/**
+ * A lying signaling server (eclipse attack): it relays nothing honest clients publish,
+ * and relays everything from clients that first say `{type: 'attacker'}`.
+ */
+async function startLiar() {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  const topics = new Map();
+  wss.on('connection', (ws) => {
+    let attacker = false;
+    ws.on('message', (raw) => {
+      let m;
+      try { m = JSON.parse(String(raw)); } catch { return; }
+      if (m.type === 'attacker') attacker = true;
+      else if (m.type === 'subscribe') for (const t of m.topics ?? []) { if (!topics.has(t)) topics.set(t, new Set()); topics.get(t).add(ws); }
+      else if (m.type === 'ping') ws.send('{"type":"pong"}');
+      else if (m.type === 'publish' && attacker) for (const c of topics.get(m.topic) ?? []) c.send(JSON.stringify(m));
+    });
+    ws.on('close', () => topics.forEach((set) => set.delete(ws)));
+  });
+  return {
+    url: `ws://127.0.0.1:${wss.address().port}`,
+    close: () => new Promise((r) => { wss.clients.forEach((c) => c.terminate()); wss.close(r); }),
+  };
+}
+
 export function signalPlugin() {
   let main;
   let nextId = 1;
@@ -62,6 +89,12 @@ export function signalPlugin() {
           return main.url;
         case 'signal-start': {
           const s = await startSignalingServer({ host: '127.0.0.1', port: 0, ...(payload ?? {}) });
+          const id = String(nextId++);
+          servers.set(id, s);
+          return { id, url: s.url };
+        }
+        case 'liar-start': {
+          const s = await startLiar();
           const id = String(nextId++);
           servers.set(id, s);
           return { id, url: s.url };
