@@ -419,7 +419,8 @@ export class PiNode extends EventTarget {
   }
 
   private onCaughtUp(): void {
-    if (this.state !== 'SYNCING' && this.state !== 'RECOVERING') return;
+    // RECOVERING here is the slow-sync path (SYNCING → RECOVERING); the ladder decides its own exit.
+    if (this.recovering || (this.state !== 'SYNCING' && this.state !== 'RECOVERING')) return;
     this.rt.clearTimeout(this.syncTimer);
     this.machine.transition('READY', 'caught up with peers');
   }
@@ -622,8 +623,10 @@ export class PiNode extends EventTarget {
         mesh.reconnect();
         // Unlinked members that do not answer the announce within the probe are gone: the
         // minimum shrinks. A live one forgotten by mistake comes back with its next announce.
-        if (await waitFor(linked, this.options.probeMs ?? 1_200)) return true;
-        mesh.forgetSilentMembers(since);
+        const probeMs = this.options.probeMs ?? 1_200;
+        if (await waitFor(linked, probeMs)) return true;
+        // Announces already in flight when the probe began (a crashed node's last words) do not count.
+        mesh.forgetSilentMembers(since + Math.min(300, probeMs / 4));
         mesh.reconnect();
         return waitFor(linked, 4_000);
       },
