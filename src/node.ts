@@ -16,7 +16,7 @@ import type { LinkFactory } from './mesh/link.js';
 import type { Mesh } from './mesh/mesh.js';
 import type { SignalingChannel } from './mesh/signaling.js';
 import type { PeerInfo, TopologySnapshot } from './mesh/types.js';
-import { StateMachine, type NodeState, type StateChange } from './state/machine.js';
+import { StateMachine, pathToOffline, type NodeState, type StateChange } from './state/machine.js';
 import { sleep, systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
 import type { Decision } from './consensus/index.js';
 import { EVICTED_PREFIX } from './decisions.js';
@@ -235,16 +235,7 @@ export class PiNode extends EventTarget {
     this.worker = null;
     await this.slotClaim?.release();
     this.slotClaim = null;
-    const path: Partial<Record<NodeState, NodeState[]>> = {
-      BOOTSTRAP: ['DISCOVERING', 'OFFLINE'],
-      DISCOVERING: ['OFFLINE'],
-      CONNECTING: ['DEGRADED', 'OFFLINE'],
-      SYNCING: ['RECOVERING', 'OFFLINE'],
-      READY: ['OFFLINE'],
-      DEGRADED: ['OFFLINE'],
-      RECOVERING: ['OFFLINE'],
-    };
-    for (const to of path[this.state] ?? []) this.machine.transition(to, 'stop() called');
+    for (const to of pathToOffline(this.state)) this.machine.transition(to, 'stop() called');
   }
 
   // ------------------------------------------------------------------ internals
@@ -689,17 +680,9 @@ export class PiNode extends EventTarget {
   }
 
   private async goOffline(cause: string): Promise<void> {
-    const paths: Partial<Record<NodeState, NodeState[]>> = {
-      DISCOVERING: ['OFFLINE'],
-      CONNECTING: ['DEGRADED', 'OFFLINE'],
-      SYNCING: ['RECOVERING', 'OFFLINE'],
-      READY: ['OFFLINE'],
-      DEGRADED: ['OFFLINE'],
-      RECOVERING: ['OFFLINE'],
-    };
-    const path = paths[this.state];
-    if (!path) return;
-    for (const to of path) this.machine.transition(to, cause);
+    // BOOTSTRAP is still loading: it will find the browser offline when it gets there.
+    if (this.state === 'BOOTSTRAP' || this.state === 'OFFLINE') return;
+    for (const to of pathToOffline(this.state)) this.machine.transition(to, cause);
     this.rt.clearTimeout(this.syncTimer);
     this.rt.clearTimeout(this.connectTimer);
     this.rt.clearTimeout(this.discoveryTimer);

@@ -33,6 +33,16 @@ export const TRANSITIONS: Readonly<Record<NodeState, readonly NodeState[]>> = Ob
   OFFLINE: [],
 });
 
+/**
+ * The shortest path spec §3 allows from `from` to OFFLINE (empty when already there).
+ * CONNECTING and SYNCING have no direct edge: they pass through DEGRADED / RECOVERING.
+ */
+export function pathToOffline(from: NodeState): NodeState[] {
+  const via: Partial<Record<NodeState, NodeState>> = { BOOTSTRAP: 'DISCOVERING', CONNECTING: 'DEGRADED', SYNCING: 'RECOVERING' };
+  if (from === 'OFFLINE') return [];
+  return via[from] ? [via[from]!, 'OFFLINE'] : ['OFFLINE'];
+}
+
 /** True when spec §3 allows `from → to`. */
 export function canTransition(from: NodeState, to: NodeState): boolean {
   return TRANSITIONS[from].includes(to);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { KpcError } from '../../src/errors.js';
-import { NODE_STATES, StateMachine, canTransition, type NodeState, type StateChange } from '../../src/state/index.js';
+import { NODE_STATES, StateMachine, canTransition, pathToOffline, type NodeState, type StateChange } from '../../src/state/index.js';
 
 /** Spec §3, "Valid State Transitions", typed in again independently of the implementation. */
 const SPEC: Record<NodeState, NodeState[]> = {
@@ -49,6 +49,14 @@ describe('state machine (spec §3)', () => {
       });
     }
   }
+
+  it('pathToOffline gives a legal path to OFFLINE from every state', () => {
+    for (const from of NODE_STATES) {
+      const m = new StateMachine({ initial: from });
+      for (const to of pathToOffline(from)) m.transition(to, 'test');
+      expect(m.state).to.equal('OFFLINE');
+    }
+  });
 
   it('stamps each transition with the injected clock and keeps a bounded history', () => {
     let t = 1000;
