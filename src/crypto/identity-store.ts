@@ -20,7 +20,8 @@
  * missing, re-opens one version higher to add it. Connections are closed after each
  * call and on any `versionchange`, so they never block another module's upgrade.
  */
-import { openDB, type IDBPDatabase } from 'idb';
+import type { IDBPDatabase } from 'idb';
+import { openWithStore } from './idb-open.js';
 import { KpcError } from '../errors.js';
 import { generateIdentity, identityFromSecretKey, SECRET_KEY_BYTES, type Identity } from './identity.js';
 
@@ -52,33 +53,11 @@ function resolve(opts: IdentityStoreOptions): { dbName: string; slot: string } {
 
 /** Opens `dbName` with the identity store present, adding the store if needed. */
 async function openIdentityDb(dbName: string): Promise<IDBPDatabase> {
-  const callbacks = {
-    // Another module (or tab) wants to upgrade: let it, we re-open per call anyway.
-    blocking() {
-      db?.close();
-    },
-  };
-  let db: IDBPDatabase | undefined;
-  // A few rounds: two callers may race to add stores to the same database.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    db = await openDB(dbName, undefined, callbacks);
-    if (db.objectStoreNames.contains(IDENTITY_STORE)) return db;
-    const next = db.version + 1;
-    db.close();
-    db = await openDB(dbName, next, {
-      ...callbacks,
-      upgrade(upgradeDb) {
-        if (!upgradeDb.objectStoreNames.contains(IDENTITY_STORE)) upgradeDb.createObjectStore(IDENTITY_STORE);
-      },
-    }).catch((err: unknown) => {
-      // VersionError: someone else upgraded past `next` meanwhile; retry from the top.
-      if (err instanceof DOMException && err.name === 'VersionError') return undefined;
-      throw err;
-    });
-    if (db?.objectStoreNames.contains(IDENTITY_STORE)) return db;
-    db?.close();
-  }
-  throw new KpcError('CRYPTO_BAD_KEY', `could not create the identity store in database ${dbName}`);
+  let db: IDBPDatabase | null = null;
+  // Another module (or tab) wants to upgrade: let it, we re-open per call anyway.
+  db = await openWithStore(dbName, IDENTITY_STORE, { blocking: () => db?.close() });
+  if (!db) throw new KpcError('CRYPTO_BAD_KEY', `could not create the identity store in database ${dbName}`);
+  return db;
 }
 
 function recordToIdentity(record: unknown, slot: string): Identity {

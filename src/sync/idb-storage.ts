@@ -12,7 +12,8 @@
  * version higher to add it. Its connection closes itself on `versionchange`
  * (another module upgrading) and re-opens on the next call.
  */
-import { openDB, type IDBPDatabase } from 'idb';
+import type { IDBPDatabase } from 'idb';
+import { openWithStore } from '../crypto/idb-open.js';
 import { KpcError } from '../errors.js';
 import { decodeStoredDelta, encodeDelta } from './delta.js';
 import type { SyncStorage } from './storage.js';
@@ -43,27 +44,10 @@ function storageError(message: string, err?: unknown): KpcError {
 
 /** Opens `dbName` with the delta store present, adding the store if needed. */
 async function openSyncDb(dbName: string, onBlocking: () => void): Promise<IDBPDatabase> {
-  const callbacks = { blocking: onBlocking, terminated: onBlocking };
-  // A few rounds: another module may race to add its own store to the same database.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let db: IDBPDatabase | undefined = await openDB(dbName, undefined, callbacks);
-    if (db.objectStoreNames.contains(SYNC_DELTA_STORE)) return db;
-    const next = db.version + 1;
-    db.close();
-    db = await openDB(dbName, next, {
-      ...callbacks,
-      upgrade(upgradeDb) {
-        if (!upgradeDb.objectStoreNames.contains(SYNC_DELTA_STORE)) upgradeDb.createObjectStore(SYNC_DELTA_STORE);
-      },
-    }).catch((err: unknown) => {
-      // VersionError: someone else upgraded past `next` meanwhile; retry from the top.
-      if (err instanceof DOMException && err.name === 'VersionError') return undefined;
-      throw err;
-    });
-    if (db?.objectStoreNames.contains(SYNC_DELTA_STORE)) return db;
-    db?.close();
-  }
-  throw storageError(`could not create the ${SYNC_DELTA_STORE} store in database ${dbName}`);
+  // Another module may race to add its own store to the same database.
+  const db = await openWithStore(dbName, SYNC_DELTA_STORE, { blocking: onBlocking, terminated: onBlocking });
+  if (!db) throw storageError(`could not create the ${SYNC_DELTA_STORE} store in database ${dbName}`);
+  return db;
 }
 
 /**
