@@ -59,8 +59,9 @@ export class ClusterRegistry extends EventTarget {
 /** Merges snapshots; the first node of each snapshot is the reporter, authoritative for itself. */
 export function mergeTopologies(views: readonly TopologySnapshot[], local: ReadonlySet<string> = new Set()): TopologySnapshot {
   const nodes = new Map<string, TopologyNode & { self: boolean }>();
-  const links = new Map<string, TopologyLink>();
+  const links = new Map<string, { link: TopologyLink; firsthand: boolean }>();
   for (const view of views) {
+    const reporter = view.nodes[0]?.nodeId;
     view.nodes.forEach((n, i) => {
       const self = i === 0;
       const prev = nodes.get(n.nodeId);
@@ -69,14 +70,18 @@ export function mergeTopologies(views: readonly TopologySnapshot[], local: Reado
       }
     });
     for (const l of view.links) {
-      // A link any node sees as healthy is healthy; otherwise suspect beats dead.
+      // An end of the link knows its health; a third node only relays that it exists.
+      // Between two firsthand reports, the healthier wins.
       const key = `${l.a}|${l.b}`;
+      const firsthand = l.a === reporter || l.b === reporter;
       const prev = links.get(key);
-      if (!prev || HEALTH_RANK[l.health ?? 'ok'] < HEALTH_RANK[prev.health ?? 'ok']) links.set(key, l);
+      const better = !prev || (firsthand && !prev.firsthand) ||
+        (firsthand === prev.firsthand && HEALTH_RANK[l.health ?? 'ok'] < HEALTH_RANK[prev.link.health ?? 'ok']);
+      if (better) links.set(key, { link: l, firsthand });
     }
   }
   return {
     nodes: [...nodes.values()].map(({ nodeId, state }) => ({ nodeId, state })).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
-    links: [...links.values()],
+    links: [...links.values()].map((v) => v.link),
   };
 }

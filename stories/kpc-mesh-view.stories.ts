@@ -1,6 +1,7 @@
 import type { Meta, StoryObj } from '@storybook/web-components-vite';
 import { html } from 'lit';
 import '../components/index.js';
+import type { KpcNode } from '../components/index.js';
 
 /** Arguments of the `<kpc-mesh-view>` stories. */
 export interface MeshViewArgs {
@@ -12,6 +13,8 @@ export interface MeshViewArgs {
   signaling: string;
   clusterId: string;
   slotPrefix: string;
+  /** Heartbeat interval of the nodes, ms (FaultInjection: short, so faults show fast). */
+  heartbeatMs?: number;
 }
 
 const meta: Meta<MeshViewArgs> = {
@@ -22,7 +25,7 @@ const meta: Meta<MeshViewArgs> = {
       description: {
         component:
           'The merged topology of the cluster\'s registry as SVG: nodes on a circle in id order, filled by state, this page\'s nodes outlined, links as lines. ' +
-          'Live: it redraws on every registry change.',
+          'Live: it redraws on every registry change. Suspect links (silent for over 1.5 heartbeats) are dashed, dead ones (lost without a goodbye, kept 10 s) dotted in the danger colour.',
       },
     },
   },
@@ -58,4 +61,68 @@ export const SingleNode: Story = {
 /** No node in the cluster yet: the view says so. */
 export const Empty: Story = {
   args: { signaling: 'local:storybook-mesh-empty', clusterId: 'storybook-mesh-empty', slotPrefix: 'sb-mesh-empty', nodes: 0, width: 240, height: 160 },
+};
+
+/** The `<kpc-node>` elements of the story a button belongs to that run without an injected fault. */
+function healthyNodes(ev: Event): KpcNode[] {
+  const cluster = (ev.target as HTMLElement).closest('kpc-cluster')!;
+  return [...cluster.querySelectorAll('kpc-node')].filter((el) => el.node !== null && !el.dataset.fault && el.state === 'READY');
+}
+
+/** Injects `fault` into the last healthy node (marked `data-fault` so it is not picked twice). */
+function inject(ev: Event, fault: 'crashed' | 'silenced'): void {
+  const el = healthyNodes(ev).at(-1);
+  if (!el?.node) return;
+  el.dataset.fault = fault;
+  if (fault === 'crashed') el.node.faults.crash();
+  else el.node.faults.silence(true);
+}
+
+/** Ends every injected fault: a silenced node speaks again, a crashed one starts afresh. */
+function restore(ev: Event): void {
+  const cluster = (ev.target as HTMLElement).closest('kpc-cluster')!;
+  for (const el of cluster.querySelectorAll<KpcNode>('kpc-node[data-fault]')) {
+    const fault = el.dataset.fault;
+    delete el.dataset.fault;
+    if (fault === 'silenced') el.node?.faults.silence(false);
+    else void el.stop().then(() => el.start()).catch(() => undefined);
+  }
+}
+
+/**
+ * Fault injection (spec §7): four nodes with 500 ms heartbeats. **crash** kills the
+ * last node as a closed tab would: its links turn dead (dotted) while the others climb
+ * the recovery ladder (their `recovery` part) back to READY. **silence** hangs a node:
+ * its links turn suspect (dashed) after 1.5 heartbeats, then dead after 3. **cut a
+ * link** closes one data channel. **restore** restarts crashed nodes and un-silences.
+ */
+export const FaultInjection: Story = {
+  args: { signaling: 'local:storybook-mesh-faults', clusterId: 'storybook-mesh-faults', slotPrefix: 'sb-mesh-faults', heartbeatMs: 500 },
+  render: (args) => html`
+    <kpc-cluster signaling=${args.signaling} cluster-id=${args.clusterId}>
+      <kpc-mesh-view width=${args.width} height=${args.height}></kpc-mesh-view>
+      <div style="display:flex;flex-direction:column;gap:0.5rem">
+        ${Array.from(
+          { length: args.nodes },
+          (_, i) => html`<kpc-node autostart heartbeat-ms=${args.heartbeatMs ?? 500} identity-slot=${`${args.slotPrefix}-${i + 1}`}></kpc-node>`,
+        )}
+        <p style="display:flex;gap:0.5rem;flex-wrap:wrap;margin:0">
+          <button type="button" data-action="crash" @click=${(ev: Event) => inject(ev, 'crashed')}>crash a node</button>
+          <button type="button" data-action="silence" @click=${(ev: Event) => inject(ev, 'silenced')}>silence a node</button>
+          <button
+            type="button"
+            data-action="cut"
+            @click=${(ev: Event) => {
+              const [el] = healthyNodes(ev);
+              const peer = el?.peers[0];
+              if (peer) el.node!.faults.cutLink(peer.nodeId);
+            }}
+          >
+            cut a link
+          </button>
+          <button type="button" data-action="restore" @click=${restore}>restore</button>
+        </p>
+      </div>
+    </kpc-cluster>
+  `,
 };

@@ -12,6 +12,7 @@ export interface NodeArgs {
   autostart: boolean;
   minPeers?: number;
   heartbeatMs?: number;
+  healthCheckMs?: number;
 }
 
 const meta: Meta<NodeArgs> = {
@@ -21,7 +22,8 @@ const meta: Meta<NodeArgs> = {
     docs: {
       description: {
         component:
-          'One π-node: a coloured badge per lifecycle state, the short node id, the peer count and the signaling status. ' +
+          'One π-node: a coloured badge per lifecycle state, the short node id, the peer count and the signaling status; ' +
+          'after a fault, the recovery strategy running and how it ended (see the kpc-mesh-view FaultInjection story). ' +
           'Standalone here (its own `signaling` and `cluster-id`); inside a `<kpc-cluster>` it takes the cluster\'s.',
       },
     },
@@ -29,6 +31,7 @@ const meta: Meta<NodeArgs> = {
   argTypes: {
     minPeers: { control: { type: 'number', min: 0, max: 8 } },
     heartbeatMs: { control: { type: 'number', min: 250, step: 250 } },
+    healthCheckMs: { control: { type: 'number', min: 100, step: 100 } },
   },
   args: { autostart: true },
   render: (args) => html`
@@ -38,6 +41,7 @@ const meta: Meta<NodeArgs> = {
       identity-slot=${args.identitySlot}
       min-peers=${ifDefined(args.minPeers)}
       heartbeat-ms=${ifDefined(args.heartbeatMs)}
+      health-check-ms=${ifDefined(args.healthCheckMs)}
       ?autostart=${args.autostart}
     ></kpc-node>
   `,

@@ -32,6 +32,18 @@ export const styles = [
       stroke-linecap: round;
     }
 
+    [part='link'][data-health='suspect'] {
+      stroke: var(--kpc-mesh-link-suspect-color, #d97706);
+      stroke-dasharray: 6 4;
+    }
+
+    [part='link'][data-health='dead'] {
+      stroke: var(--kpc-mesh-link-dead-color, var(--kpc-color-danger, #b91c1c));
+      /* Round caps turn the short dashes into dots; a pixel wider so they read as a line. */
+      stroke-dasharray: 0.5 5;
+      stroke-width: calc(var(--kpc-mesh-link-width, 1.5px) + 1px);
+    }
+
     [part='node'] circle {
       fill: var(--kpc-_state-color);
       stroke: var(--kpc-mesh-node-stroke, #ffffff);

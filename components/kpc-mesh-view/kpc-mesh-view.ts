@@ -3,7 +3,7 @@ import { LitElement, html, nothing, svg, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ClusterRegistry } from '../../src/cluster.js';
-import type { TopologySnapshot } from '../../src/mesh/types.js';
+import type { PeerInfo, TopologySnapshot } from '../../src/mesh/types.js';
 import { clusterContext, type ClusterContext } from '../context.js';
 import { toDisplayState } from '../shared/state-colors.js';
 import { styles } from './kpc-mesh-view.styles.js';
@@ -16,11 +16,64 @@ interface Point {
   readonly y: number;
 }
 
-/** "1 node, 3 links": the summary the SVG is labelled with. */
+/**
+ * "4 nodes, 6 links", with the unhealthy ones when there are any:
+ * "4 nodes, 6 links (1 suspect, 3 dead)". The summary the SVG is labelled with.
+ */
 export function summarizeTopology(t: TopologySnapshot): string {
   const n = t.nodes.length;
   const m = t.links.length;
-  return `${n} ${n === 1 ? 'node' : 'nodes'}, ${m} ${m === 1 ? 'link' : 'links'}`;
+  const suspect = t.links.filter((l) => l.health === 'suspect').length;
+  const dead = t.links.filter((l) => l.health === 'dead').length;
+  const unhealthy = [suspect > 0 ? `${suspect} suspect` : '', dead > 0 ? `${dead} dead` : ''].filter(Boolean).join(', ');
+  return `${n} ${n === 1 ? 'node' : 'nodes'}, ${m} ${m === 1 ? 'link' : 'links'}${unhealthy ? ` (${unhealthy})` : ''}`;
+}
+
+/** A node of this page, which knows the health of its own links first-hand (a `PiNode`). */
+export interface LinkWitness {
+  readonly nodeId?: string;
+  readonly peers: readonly PeerInfo[];
+  topology(): TopologySnapshot;
+}
+
+const HEALTH_RANK = { ok: 0, suspect: 1, dead: 2 } as const;
+
+/**
+ * Gives each link touching a node of this page the health its ends here observe
+ * first-hand: `suspect` while the peer has been silent for over 1.5 heartbeats
+ * (`PeerInfo.health`), `dead` once the link was lost without a goodbye, else `ok`.
+ * What an end knows beats what third nodes report from heartbeats (which carry no
+ * health, and can be stale); between two ends here, the healthier view wins, as in
+ * the registry's merge. Other links keep their merged health.
+ */
+export function withLocalLinkHealth(t: TopologySnapshot, local: readonly LinkWitness[]): TopologySnapshot {
+  const seen = new Map<string, keyof typeof HEALTH_RANK>();
+  const note = (x: string, y: string, health: keyof typeof HEALTH_RANK) => {
+    const key = x < y ? `${x}|${y}` : `${y}|${x}`;
+    const prev = seen.get(key);
+    if (prev === undefined || HEALTH_RANK[health] < HEALTH_RANK[prev]) seen.set(key, health);
+  };
+  for (const node of local) {
+    const self = node.nodeId;
+    if (!self) continue;
+    const open = new Set<string>();
+    for (const p of node.peers) {
+      open.add(p.nodeId);
+      note(self, p.nodeId, p.health === 'suspect' ? 'suspect' : 'ok');
+    }
+    for (const l of node.topology().links) {
+      const other = l.a === self ? l.b : l.b === self ? l.a : null;
+      if (l.health === 'dead' && other !== null && !open.has(other)) note(self, other, 'dead');
+    }
+  }
+  let changed = false;
+  const links = t.links.map((l) => {
+    const health = seen.get(`${l.a}|${l.b}`);
+    if (health === undefined || health === (l.health ?? 'ok')) return l;
+    changed = true;
+    return health === 'ok' ? { a: l.a, b: l.b } : { a: l.a, b: l.b, health };
+  });
+  return changed ? { nodes: t.nodes, links } : t;
 }
 
 /**
@@ -40,13 +93,15 @@ export function circleLayout(count: number, cx: number, cy: number, radius: numb
  * the merged topology of the registry of the enclosing `<kpc-cluster>` (or of
  * the `registry` property). Nodes sit on a circle in node-id order, filled with
  * their state's colour; this page's own nodes are outlined; lines are the open
- * data-channel links. It redraws on every registry change.
+ * data-channel links. A suspect link (silent for over 1.5 heartbeats) is dashed; a
+ * dead one (lost without a goodbye, kept for 10 s) is dotted in the danger colour.
+ * It redraws on every registry change.
  *
  * @summary SVG drawing of the cluster mesh, live.
  *
- * @csspart svg - The `<svg>` (role `img`, labelled "N nodes, M links").
+ * @csspart svg - The `<svg>` (role `img`, labelled "N nodes, M links", plus "(S suspect, D dead)" when there are any).
  * @csspart node - One `<g>` per node (`data-node-id`, `data-state`, `data-local` on this page's nodes) holding a circle and a label.
- * @csspart link - One `<line>` per link (`data-a`, `data-b`: the node ids).
+ * @csspart link - One `<line>` per link (`data-a`, `data-b`: the node ids; `data-health`: `ok`, `suspect` or `dead`).
  *
  * @cssprop [--kpc-state-ready=#15803d] - Fill of READY nodes (and likewise `--kpc-state-bootstrap`, `-discovering`, `-connecting`, `-syncing`, `-degraded`, `-recovering`, `-offline`, `-unknown`).
  * @cssprop [--kpc-mesh-background=transparent] - Background of the drawing.
@@ -54,6 +109,8 @@ export function circleLayout(count: number, cx: number, cy: number, radius: numb
  * @cssprop [--kpc-mesh-radius=0.5rem] - Corner radius of the drawing.
  * @cssprop [--kpc-mesh-link-color=#94a3b8] - Link colour.
  * @cssprop [--kpc-mesh-link-width=1.5px] - Link width.
+ * @cssprop [--kpc-mesh-link-suspect-color=#d97706] - Colour of suspect links (dashed).
+ * @cssprop [--kpc-mesh-link-dead-color=#b91c1c] - Colour of dead links (dotted); defaults to `--kpc-color-danger`.
  * @cssprop [--kpc-mesh-node-stroke=#ffffff] - Outline of other pages' nodes.
  * @cssprop [--kpc-mesh-local-outline=#111827] - Outline of this page's nodes.
  * @cssprop [--kpc-mesh-local-outline-width=3px] - Width of that outline.
@@ -133,7 +190,7 @@ export class KpcMeshView extends LitElement {
             (l) => {
               const a = at.get(l.a)!;
               const b = at.get(l.b)!;
-              return svg`<line part="link" data-a=${l.a} data-b=${l.b} x1=${a.x} y1=${a.y} x2=${b.x} y2=${b.y}></line>`;
+              return svg`<line part="link" data-a=${l.a} data-b=${l.b} data-health=${l.health ?? 'ok'} x1=${a.x} y1=${a.y} x2=${b.x} y2=${b.y}></line>`;
             },
           )}
         </g>
@@ -179,7 +236,7 @@ export class KpcMeshView extends LitElement {
 
   private refresh(): void {
     const registry = this.watched;
-    this.snapshot = registry ? registry.topology() : EMPTY;
+    this.snapshot = registry ? withLocalLinkHealth(registry.topology(), registry.nodes) : EMPTY;
     this.localIds = new Set(registry ? registry.nodes.map((n) => n.nodeId).filter((id): id is string => !!id) : []);
   }
 }

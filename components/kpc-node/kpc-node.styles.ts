@@ -73,6 +73,20 @@ export const styles = [
       background: var(--kpc-signaling-partial, #d97706);
     }
 
+    [part='recovery'] {
+      color: var(--kpc-color-muted, #4b5563);
+    }
+
+    [part='recovery'][data-phase='start'] {
+      color: var(--kpc-state-recovering, #c2410c);
+      font-weight: 600;
+    }
+
+    [part='recovery'][data-phase='failed']:not([data-healthy]),
+    [part='recovery'][data-phase='timeout']:not([data-healthy]) {
+      color: var(--kpc-color-danger, #b91c1c);
+    }
+
     [part='error'] {
       flex-basis: 100%;
       color: var(--kpc-color-danger, #b91c1c);

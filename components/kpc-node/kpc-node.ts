@@ -7,6 +7,7 @@ import type { PeerInfo } from '../../src/mesh/types.js';
 import { PiNode, parseSignalingList, type PiNodeOptions } from '../../src/node.js';
 import type { StateChange } from '../../src/state/machine.js';
 import type { Decision } from '../../src/consensus/index.js';
+import type { RecoveryEvent } from '../../src/recovery.js';
 import { clusterContext, type ClusterContext } from '../context.js';
 import { EVENT_INIT, iceServersConverter, validIceServers } from '../shared/config.js';
 import type { DisplayState } from '../shared/state-colors.js';
@@ -36,6 +37,18 @@ export interface KpcSignalingDetail {
   readonly url: string;
   /** Whether the node can publish through it now. */
   readonly connected: boolean;
+}
+
+/**
+ * What the `recovery` part says for a recovery event: the running strategy, or how
+ * it ended (`recovered by …` when the node was healthy right after it).
+ */
+export function describeRecovery(e: RecoveryEvent): string {
+  if (e.phase === 'start') return `recovering: ${e.strategy}…`;
+  if (e.healthy) return `recovered by ${e.strategy}`;
+  if (e.phase === 'failed') return `${e.strategy} failed`;
+  if (e.phase === 'timeout') return `${e.strategy} timed out`;
+  return `${e.strategy} did not restore health`;
 }
 
 /** Options resolved from the attributes and the cluster context, or why they cannot be. */
@@ -70,6 +83,7 @@ function given(value: string | null | undefined): value is string {
  * @event {CustomEvent<PeerInfo[]>} kpc-peers-change - The set of open peer links changed. Detail: the open links.
  * @event {CustomEvent<KpcReadyDetail>} kpc-ready - The node entered READY (again after every recovery). Detail: `{ nodeId, peers }`.
  * @event {CustomEvent<KpcSignalingDetail>} kpc-signaling-change - A signaling server connected or dropped. Detail: `{ url, connected }`.
+ * @event {CustomEvent<RecoveryEvent>} kpc-recovery - Each step of the recovery ladder (spec §7): a strategy starting, then how it ended. Detail: `{ strategy, phase, healthy?, at, detail? }`.
  * @event {CustomEvent<Decision>} kpc-decision - A cluster decision committed (spec §5.2). Detail: the decision (`slot`, `kind`, `payload`, `status`).
  * @event {CustomEvent<KpcErrorDetail>} kpc-error - Start failed (bad settings, identity store failure) or the node dropped an invalid input. Detail: `{ error, source?, from? }`.
  *
@@ -81,6 +95,7 @@ function given(value: string | null | undefined): value is string {
  * @csspart error - The last error, shown until the next successful start.
  * @csspart sync - Replicated cluster state held: keys and signed deltas (`data-keys`).
  * @csspart decision - The last consensus decision (`data-kind`, `data-status`), once there is one.
+ * @csspart recovery - The running recovery strategy, then its outcome (`data-strategy`, `data-phase`, `data-healthy` once it restored health); absent until the node's first recovery.
  *
  * @cssprop [--kpc-state-bootstrap=#0f766e] - Colour of BOOTSTRAP (and likewise `--kpc-state-discovering`, `-connecting`, `-syncing`, `-ready`, `-degraded`, `-recovering`, `-offline`, `-idle`).
  * @cssprop [--kpc-state-text=#ffffff] - Text colour on the state badge.
@@ -91,7 +106,7 @@ function given(value: string | null | undefined): value is string {
  * @cssprop [--kpc-node-font-size=0.875rem] - Font size.
  * @cssprop [--kpc-font-mono=ui-monospace, monospace] - Font of the node id.
  * @cssprop [--kpc-color-muted=#4b5563] - Colour of the peer and signaling text.
- * @cssprop [--kpc-color-danger=#b91c1c] - Colour of the error text.
+ * @cssprop [--kpc-color-danger=#b91c1c] - Colour of the error text and of a recovery step that failed or timed out.
  * @cssprop [--kpc-signaling-on=#16a34a] - Signaling dot: every server connected.
  * @cssprop [--kpc-signaling-partial=#d97706] - Signaling dot: some connected.
  * @cssprop [--kpc-signaling-off=#9ca3af] - Signaling dot: none connected, or not started.
@@ -128,6 +143,10 @@ export class KpcNode extends LitElement {
   @property({ attribute: 'heartbeat-ms', type: Number })
   heartbeatMs?: number;
 
+  /** Interval of the node's health self-check (weight cache integrity) in ms. Default 10000. */
+  @property({ attribute: 'health-check-ms', type: Number })
+  healthCheckMs?: number;
+
   @consume({ context: clusterContext, subscribe: true })
   @state()
   private cluster?: ClusterContext;
@@ -139,6 +158,8 @@ export class KpcNode extends LitElement {
   /** Replicated keys held and deltas applied: the sync progress shown in the `sync` part. */
   @state() private syncInfo: { keys: number; deltas: number } = { keys: 0, deltas: 0 };
   @state() private lastDecision: { kind: string; slot: number; status: string } | null = null;
+  /** The last recovery event of the current node: a running strategy or the outcome of one. */
+  @state() private lastRecovery: RecoveryEvent | null = null;
 
   private current: PiNode | null = null;
   /** Settings the current node runs with; null once it was torn down. */
@@ -241,9 +262,19 @@ export class KpcNode extends LitElement {
               >decided #${this.lastDecision.slot}: ${this.lastDecision.kind}${this.lastDecision.status === 'executed' ? '' : ` (${this.lastDecision.status})`}</span
             >`
           : nothing}
+        ${this.renderRecovery()}
         ${this.lastError ? html`<span part="error" role="alert">${this.lastError.message}</span>` : nothing}
       </div>
     `;
+  }
+
+  private renderRecovery() {
+    const r = this.lastRecovery;
+    if (!r) return nothing;
+    const title = [`${r.strategy}: ${r.phase}`, r.detail].filter(Boolean).join(' — ');
+    return html`<span part="recovery" data-strategy=${r.strategy} data-phase=${r.phase} ?data-healthy=${r.healthy === true} title=${title}
+      >${describeRecovery(r)}</span
+    >`;
   }
 
   // ------------------------------------------------------------------ internals
@@ -264,15 +295,17 @@ export class KpcNode extends LitElement {
     const identitySlot = given(this.identitySlot) ? this.identitySlot.trim() : undefined;
     const minPeers = this.minPeers ?? undefined;
     const heartbeatMs = this.heartbeatMs ?? undefined;
-    const key = JSON.stringify([clusterId, signaling, iceServers, identitySlot ?? null, minPeers ?? null, heartbeatMs ?? null]);
+    const healthCheckMs = this.healthCheckMs ?? undefined;
+    const key = JSON.stringify([clusterId, signaling, iceServers, identitySlot ?? null, minPeers ?? null, heartbeatMs ?? null, healthCheckMs ?? null]);
     const problems: string[] = [];
     if (this.iceServers !== undefined && this.iceServers !== null && ownIce === null) problems.push('ice-servers must be a JSON array of RTCIceServer objects');
     if (minPeers !== undefined && !(Number.isInteger(minPeers) && minPeers >= 0)) problems.push('min-peers must be a whole number ≥ 0');
     if (heartbeatMs !== undefined && !(Number.isFinite(heartbeatMs) && heartbeatMs > 0)) problems.push('heartbeat-ms must be a positive number');
+    if (healthCheckMs !== undefined && !(Number.isFinite(healthCheckMs) && healthCheckMs > 0)) problems.push('health-check-ms must be a positive number');
     if (!clusterId) problems.push('no cluster id: set cluster-id here or on an enclosing <kpc-cluster>');
     if (signaling.length === 0) problems.push('no signaling URL: set signaling here or on an enclosing <kpc-cluster>');
     if (problems.length > 0) return { key, error: new KpcError('CONFIG_INVALID', problems.join('; '), { problems }) };
-    return { key, options: { clusterId, signaling, iceServers, identitySlot, minPeers, heartbeatMs } };
+    return { key, options: { clusterId, signaling, iceServers, identitySlot, minPeers, heartbeatMs, healthCheckMs } };
   }
 
   private async run(auto: boolean): Promise<void> {
@@ -294,6 +327,7 @@ export class KpcNode extends LitElement {
     this.unlisten = this.listen(node);
     this.displayState = node.state;
     this.peerList = [];
+    this.lastRecovery = null;
     this.signalingStatus = new Map(parseSignalingList(resolved.options.signaling).map((url) => [url, false] as [string, boolean]));
     this.syncRegistration();
     try {
@@ -385,6 +419,11 @@ export class KpcNode extends LitElement {
         this.lastDecision = { kind: d.kind, slot: d.slot, status: d.status };
         this.emit<Decision>('kpc-decision', d);
       },
+      recovery: (ev) => {
+        const e = (ev as CustomEvent<RecoveryEvent>).detail;
+        this.lastRecovery = e;
+        this.emit<RecoveryEvent>('kpc-recovery', e);
+      },
       reject: (ev) => {
         const { error, source, from } = (ev as CustomEvent<KpcErrorDetail>).detail;
         this.emit<KpcErrorDetail>('kpc-error', { error, source, from });
@@ -431,5 +470,7 @@ declare global {
     'kpc-ready': CustomEvent<KpcReadyDetail>;
     'kpc-signaling-change': CustomEvent<KpcSignalingDetail>;
     'kpc-error': CustomEvent<KpcErrorDetail>;
+    'kpc-decision': CustomEvent<Decision>;
+    'kpc-recovery': CustomEvent<RecoveryEvent>;
   }
 }

@@ -265,8 +265,10 @@ export class Mesh extends EventTarget {
       nodes.set(peer.nodeId, { nodeId: peer.nodeId, state: peer.state });
       addLink(this.nodeId, peer.nodeId, peer.health === 'suspect' ? 'suspect' : undefined);
       for (const far of this.peersById.get(peer.nodeId)!.peers) {
+        // Our own links are already in, with the health only we can see: never overwrite them.
+        if (far === this.nodeId) continue;
         if (!nodes.has(far)) nodes.set(far, { nodeId: far, state: this.discovery.members.get(far)?.state ?? 'UNKNOWN' });
-        addLink(peer.nodeId, far);
+        if (!links.has(far < peer.nodeId ? `${far}|${peer.nodeId}` : `${peer.nodeId}|${far}`)) addLink(peer.nodeId, far);
       }
     }
     return { nodes: [...nodes.values()], links: [...links.values()] };

@@ -2,9 +2,39 @@ import { executeServerCommand } from '@web/test-runner-commands';
 import { expect } from 'chai';
 import { html } from 'lit';
 import { KpcNode, type KpcErrorDetail, type KpcSignalingDetail } from '../../components/index.js';
+import { describeRecovery } from '../../components/kpc-node/kpc-node.js';
 import type { PeerInfo } from '../../src/mesh/types.js';
+import { RECOVERY_STRATEGIES, type RecoveryEvent } from '../../src/recovery.js';
 import type { StateChange } from '../../src/state/machine.js';
 import { allReadyWith, cleanup, fixture, nextEvent, part, parts, unique, waitFor } from './util.js';
+
+/** `phase|text` of the `recovery` part ('' while absent), as rendered. */
+function shownRecovery(el: KpcNode): string {
+  const p = el.shadowRoot?.querySelector('[part=recovery]');
+  return p ? `${p.getAttribute('data-phase')}|${p.textContent?.trim()}` : '';
+}
+
+/** The `recovery` part now, then every distinct rendering of it (a MutationObserver sees each render). */
+function recordRecovery(el: KpcNode): { shown: string[]; stop: () => void } {
+  const shown: string[] = [shownRecovery(el)];
+  const mo = new MutationObserver(() => {
+    const now = shownRecovery(el);
+    if (shown.at(-1) !== now) shown.push(now);
+  });
+  mo.observe(el.shadowRoot!, { subtree: true, childList: true, characterData: true, attributes: true });
+  return { shown, stop: () => mo.disconnect() };
+}
+
+/** The events of the first ladder run, up to the step that restored health; null until one did. */
+function firstLadder(events: readonly RecoveryEvent[]): RecoveryEvent[] | null {
+  const end = events.findIndex((e) => e.phase !== 'start' && e.healthy === true);
+  return end < 0 ? null : events.slice(0, end + 1);
+}
+
+/** True when `events` climb the ladder: each strategy a start then an end, in spec §7 order. */
+function inLadderOrder(events: readonly RecoveryEvent[]): boolean {
+  return events.length % 2 === 0 && events.every((e, i) => e.strategy === RECOVERY_STRATEGIES[i >> 1] && (i % 2 === 0) === (e.phase === 'start'));
+}
 
 describe('<kpc-node>', function () {
   this.timeout(60_000);
@@ -26,6 +56,7 @@ describe('<kpc-node>', function () {
     expect(part(el, '[part=id]').getAttribute('title')).to.equal(el.nodeId);
     expect(part(el, '[part=signaling]').getAttribute('data-status')).to.equal('all');
     expect(parts(el, '[part=base], [part=state], [part=id], [part=peers], [part=signaling]')).to.have.length(5);
+    expect(parts(el, '[part=recovery]'), 'no recovery part before any recovery').to.have.length(0);
   });
 
   it('two standalone nodes with the same settings link: kpc-peers-change and 1 peer each', async () => {
@@ -61,6 +92,88 @@ describe('<kpc-node>', function () {
     await nodes[0].node!.propose('evict', { nodeId: 'f'.repeat(32), reason: 'demo' });
     await waitFor(() => nodes.every((n) => part(n, '[part=decision]')?.getAttribute('data-kind') === 'evict'), 20_000, 'decision shown everywhere');
     expect(decisions).to.deep.equal(['evict']);
+  });
+
+  it('a crashed peer: the others show reconnectPeers running, then its outcome, fire kpc-recovery in order and are READY again', async () => {
+    const root = fixture(html`
+      <kpc-cluster signaling=${signaling} cluster-id=${unique()}>
+        ${[0, 1, 2, 3].map((i) => html`<kpc-node autostart heartbeat-ms="300" identity-slot=${`tn-rec-${i}`}></kpc-node>`)}
+      </kpc-cluster>
+    `);
+    const nodes = [...root.querySelectorAll('kpc-node')];
+    await waitFor(() => allReadyWith(nodes, 3), 30_000, 'four READY nodes');
+    const crashed = nodes[3];
+    const rest = nodes.slice(0, 3);
+    const events = rest.map(() => [] as RecoveryEvent[]);
+    const fromNode = rest.map(() => [] as RecoveryEvent[]);
+    rest.forEach((el, i) => {
+      el.addEventListener('kpc-recovery', (ev) => events[i].push(ev.detail));
+      el.node!.addEventListener('recovery', (ev) => fromNode[i].push((ev as CustomEvent<RecoveryEvent>).detail));
+    });
+    const recorders = rest.map(recordRecovery);
+
+    crashed.node!.faults.crash(); // a killed tab: links drop under the others, no goodbye
+    await waitFor(() => events.every((e) => firstLadder(e) !== null) && allReadyWith(rest, 2), 30_000, 'the others recovered and READY with 2 peers');
+    await Promise.all(rest.map((el) => el.updateComplete));
+    recorders.forEach((r) => r.stop());
+    for (const [i, el] of rest.entries()) {
+      expect(events[i], 'kpc-recovery mirrors the node').to.deep.equal(fromNode[i]);
+      const ladder = firstLadder(events[i])!;
+      const steps = JSON.stringify(ladder);
+      expect(inLadderOrder(ladder), `steps in ladder order: ${steps}`).to.equal(true);
+      expect(ladder[0].strategy, steps).to.equal('reconnectPeers');
+      expect(recorders[i].shown[1], 'the running strategy shown first').to.equal('start|recovering: reconnectPeers…');
+      const fixedBy = ladder.at(-1)!;
+      expect(recorders[i].shown, steps).to.include(`${fixedBy.phase}|recovered by ${fixedBy.strategy}`);
+      expect(el.node!.history.some((c) => c.cause === `recovered by ${fixedBy.strategy}`)).to.equal(true);
+      const last = events[i].at(-1)!;
+      expect(shownRecovery(el), 'the part shows the last step').to.equal(`${last.phase}|${describeRecovery(last)}`);
+      const p = part(el, '[part=recovery]');
+      expect(p.getAttribute('data-strategy')).to.equal(last.strategy);
+      expect(p.hasAttribute('data-healthy')).to.equal(last.healthy === true);
+    }
+  });
+
+  it('a corrupted weight cache: the ladder climbs to resetMathEngine, one kpc-recovery per step (health-check-ms)', async () => {
+    const id = unique();
+    const root = fixture(html`
+      <div>
+        ${[0, 1].map((i) => html`<kpc-node autostart signaling=${signaling} cluster-id=${id} heartbeat-ms="300" health-check-ms="200" identity-slot=${`tn-math-${i}`}></kpc-node>`)}
+      </div>
+    `);
+    const [el] = [...root.querySelectorAll('kpc-node')];
+    await waitFor(() => allReadyWith([...root.querySelectorAll('kpc-node')], 1), 30_000, 'a READY pair');
+    expect(el.node!.options.healthCheckMs).to.equal(200);
+    const events: RecoveryEvent[] = [];
+    el.addEventListener('kpc-recovery', (ev) => events.push(ev.detail));
+    for await (const t of el.node!.generate('x', { model: 'kpc-tiny', maxTokens: 2 })) void t;
+    expect(el.node!.faults.corruptWeightCache()).to.be.a('string');
+    // The first healthy end from resetMathEngine's on.
+    const fixed = () => {
+      const reset = events.findIndex((e) => e.strategy === 'resetMathEngine' && e.phase === 'ok');
+      return reset < 0 ? -1 : events.findIndex((e, i) => i >= reset && e.phase !== 'start' && e.healthy === true);
+    };
+    await waitFor(() => fixed() >= 0 && el.state === 'READY', 30_000, 'recovered after resetMathEngine');
+    // The ladder that fixed it (a link flap under load may have run one before it).
+    const end = fixed();
+    const ladder = events.slice(events.map((e) => e.strategy === 'reconnectPeers' && e.phase === 'start').lastIndexOf(true, end), end + 1);
+    const steps = ladder.map((e) => `${e.strategy}:${e.phase}`);
+    expect(inLadderOrder(ladder), JSON.stringify(ladder)).to.equal(true);
+    // Normally: reconnectPeers and resyncState succeed but leave the cache corrupted; resetMathEngine fixes it.
+    expect(steps.slice(0, 6), JSON.stringify(ladder)).to.deep.equal(['reconnectPeers:start', 'reconnectPeers:ok', 'resyncState:start', 'resyncState:ok', 'resetMathEngine:start', 'resetMathEngine:ok']);
+    await el.updateComplete;
+    const by = ladder.at(-1)!.strategy;
+    expect(shownRecovery(el)).to.equal(`ok|recovered by ${by}`);
+    expect(part(el, '[part=recovery]').getAttribute('data-strategy')).to.equal(by);
+  });
+
+  it('describes each recovery step', () => {
+    const at = 0;
+    expect(describeRecovery({ strategy: 'reconnectPeers', phase: 'start', at })).to.equal('recovering: reconnectPeers…');
+    expect(describeRecovery({ strategy: 'reconnectPeers', phase: 'ok', healthy: true, at })).to.equal('recovered by reconnectPeers');
+    expect(describeRecovery({ strategy: 'resyncState', phase: 'ok', healthy: false, at })).to.equal('resyncState did not restore health');
+    expect(describeRecovery({ strategy: 'resetMathEngine', phase: 'failed', healthy: false, at })).to.equal('resetMathEngine failed');
+    expect(describeRecovery({ strategy: 'hardReset', phase: 'timeout', healthy: false, at })).to.equal('hardReset timed out');
   });
 
   it('without autostart stays IDLE; start() and stop() drive a fresh node each run', async () => {
@@ -111,9 +224,12 @@ describe('<kpc-node>', function () {
   it('rejects invalid numeric attributes', async () => {
     const root = fixture(html`<div></div>`);
     const error = nextEvent<KpcErrorDetail>(root, 'kpc-error');
-    root.innerHTML = `<kpc-node autostart signaling="${signaling}" cluster-id="${unique()}" min-peers="lots" identity-slot="tn-bad"></kpc-node>`;
-    expect((await error).detail.error.message).to.contain('min-peers');
+    root.innerHTML = `<kpc-node autostart signaling="${signaling}" cluster-id="${unique()}" min-peers="lots" health-check-ms="0" identity-slot="tn-bad"></kpc-node>`;
+    const { message } = (await error).detail.error;
+    expect(message).to.contain('min-peers');
+    expect(message).to.contain('health-check-ms');
     const el = root.firstElementChild as KpcNode;
+    el.removeAttribute('health-check-ms');
     el.setAttribute('min-peers', '1');
     await waitFor(() => el.state === 'READY', 20_000, 'READY once the value is fixed');
     expect(el.node!.options.minPeers).to.equal(1);
@@ -146,7 +262,7 @@ describe('<kpc-node>', function () {
     const own = unique();
     const root = fixture(html`
       <kpc-cluster signaling=${signaling} cluster-id=${clusterId}>
-        <kpc-node autostart cluster-id=${own} identity-slot="tn-own" heartbeat-ms="1000" min-peers="2"></kpc-node>
+        <kpc-node autostart cluster-id=${own} identity-slot="tn-own" heartbeat-ms="1000" health-check-ms="2000" min-peers="2"></kpc-node>
       </kpc-cluster>
     `);
     const el = root.querySelector('kpc-node')!;
@@ -154,6 +270,7 @@ describe('<kpc-node>', function () {
     expect(el.node!.options.clusterId).to.equal(own);
     expect(el.node!.options.signaling).to.deep.equal([signaling]);
     expect(el.node!.options.heartbeatMs).to.equal(1000);
+    expect(el.node!.options.healthCheckMs).to.equal(2000);
     expect(el.node!.options.minPeers).to.equal(2);
     expect(el.node!.options.identitySlot).to.equal('tn-own');
     expect(root.querySelector('kpc-cluster')!.registry.nodes).to.deep.equal([el.node]);

@@ -40,6 +40,7 @@ const expected: Record<string, { clusters: number; nodes: number; views: number;
   'kpc-mesh-view/FourNodes': { clusters: 1, nodes: 4, views: 1, peers: 3 },
   'kpc-mesh-view/SingleNode': { clusters: 1, nodes: 1, views: 1, peers: 0 },
   'kpc-mesh-view/Empty': { clusters: 1, nodes: 0, views: 1 },
+  'kpc-mesh-view/FaultInjection': { clusters: 1, nodes: 4, views: 1, peers: 3 },
   'kpc-infer/Default': { clusters: 0, nodes: 0, views: 0, infer: 'complete' },
   'kpc-infer/StreamingWithTemperature': { clusters: 0, nodes: 0, views: 0, infer: 'complete' },
   'kpc-infer/ContextOverflow': { clusters: 0, nodes: 0, views: 0, infer: 'INFER_CONTEXT_OVERFLOW' },
@@ -93,6 +94,17 @@ describe('stories', function () {
             await waitFor(() => nodes[0].state === 'READY', 20_000, 'READY after the start button');
             (root.querySelector('button[data-action=stop]') as HTMLButtonElement).click();
             await waitFor(() => nodes[0].state === 'OFFLINE', 20_000, 'OFFLINE after the stop button');
+          }
+          if (name === 'FaultInjection') {
+            const view = root.querySelector('kpc-mesh-view')!;
+            const dead = () => parts(view, '[part=link][data-health=dead]').length;
+            (root.querySelector('button[data-action=crash]') as HTMLButtonElement).click();
+            const crashed = nodes.find((n) => n.dataset.fault === 'crashed')!;
+            const rest = nodes.filter((n) => n !== crashed);
+            await waitFor(() => dead() === 3, 20_000, 'three dead links drawn after the crash button');
+            await waitFor(() => allReadyWith(rest, 2) && rest.every((n) => part(n, '[part=recovery]').hasAttribute('data-healthy')), 30_000, 'the others recovered');
+            (root.querySelector('button[data-action=restore]') as HTMLButtonElement).click();
+            await waitFor(() => allReadyWith(nodes, 3) && dead() === 0, 30_000, 'all four READY again after the restore button');
           }
           if (name === 'Empty') expect(part(root.querySelector('kpc-mesh-view')!, '.empty')).to.exist;
           if (want.infer) {
