@@ -125,6 +125,7 @@ export class Mesh extends EventTarget {
   private readonly deadLinks = new Map<string, number>();
   private suspects = '';
   private heartbeatTimer: TimerHandle | undefined;
+  private livenessTimer: TimerHandle | undefined;
   private changeTimer: TimerHandle | undefined;
   private readonly rt: Runtime;
   private running = false;
@@ -183,6 +184,9 @@ export class Mesh extends EventTarget {
     this.running = true;
     this.discovery.start(this.opts.signaling.map((url) => this.makeSignaling(url)));
     this.heartbeatTimer = this.rt.setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
+    // Liveness is checked four times per heartbeat, so a silent peer is dropped within a
+    // quarter heartbeat of its third missed one, not up to a whole heartbeat later.
+    this.livenessTimer = this.rt.setInterval(() => this.checkLiveness(), this.opts.heartbeatMs / 4);
   }
 
   /**
@@ -198,6 +202,7 @@ export class Mesh extends EventTarget {
     }
     this.running = false;
     this.rt.clearTimeout(this.heartbeatTimer);
+    this.rt.clearTimeout(this.livenessTimer);
     this.rt.clearTimeout(this.changeTimer);
     await this.drain(STOP_DRAIN_MS);
     for (const id of [...this.peersById.keys()]) this.dropPeer(id, reason);
@@ -350,6 +355,7 @@ export class Mesh extends EventTarget {
     if (!this.running) return;
     this.running = false;
     this.rt.clearTimeout(this.heartbeatTimer);
+    this.rt.clearTimeout(this.livenessTimer);
     this.rt.clearTimeout(this.changeTimer);
     this.discovery.crash();
     for (const id of [...this.peersById.keys()]) this.dropPeer(id, 'crashed');
@@ -583,22 +589,23 @@ export class Mesh extends EventTarget {
     return this.rt.now() - p.lastHeard > this.opts.heartbeatMs * 1.5;
   }
 
-  private heartbeat(): void {
+  /** Drops links silent for 3 heartbeats; keeps suspect/dead link marks current. */
+  private checkLiveness(): void {
     const now = this.rt.now();
+    for (const [id, p] of this.peersById) {
+      if (p.link.open && now - p.lastHeard > this.opts.heartbeatMs * 3) this.dropPeer(id, 'silent for 3 heartbeats');
+    }
     for (const [id, at] of this.deadLinks) if (now - at > DEAD_LINK_MS || this.peersById.get(id)?.link.open) this.deadLinks.delete(id);
     const suspects = this.peers.filter((p) => p.health === 'suspect').map((p) => p.nodeId).join() + '|' + [...this.deadLinks.keys()].join();
     if (suspects !== this.suspects) {
       this.suspects = suspects;
       this.scheduleChange();
     }
-    for (const [id, p] of this.peersById) {
-      if (!p.link.open) continue;
-      if (now - p.lastHeard > this.opts.heartbeatMs * 3) {
-        this.dropPeer(id, 'silent for 3 heartbeats');
-        continue;
-      }
-      this.sendHeartbeat(id, p);
-    }
+  }
+
+  private heartbeat(): void {
+    this.checkLiveness();
+    for (const [id, p] of this.peersById) if (p.link.open) this.sendHeartbeat(id, p);
     // Below the minimum with members known: try members we are not linked to.
     if (this.peers.length < this.requiredPeers) {
       for (const id of this.discovery.members.keys()) this.maybeConnect(id);
