@@ -19,7 +19,6 @@ import type { PeerInfo, TopologySnapshot } from './mesh/types.js';
 import { StateMachine, pathToOffline, type NodeState, type StateChange } from './state/machine.js';
 import { sleep, systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
 import type { Decision } from './consensus/index.js';
-import { EVICTED_PREFIX } from './decisions.js';
 import type { ClusterGenerateOptions, ClusterInference, ClusterToken } from './infer/cluster/index.js';
 import { WeightCache } from './infer/index.js';
 import { createNetwork, type Network } from './node-network.js';
@@ -116,6 +115,8 @@ export class PiNode extends EventTarget {
   /** Regenerated tensors of the models this node serves; checked by the math self-test. */
   private readonly weights = new WeightCache();
   private recovering = false;
+  /** Nodes evicted by committed decisions (kept across lifecycles of this node). */
+  private readonly evicted = new Set<string>();
   private healthTimer: TimerHandle | undefined;
   private restartTimer: TimerHandle | undefined;
   private restartDelayMs = 1_000;
@@ -506,12 +507,17 @@ export class PiNode extends EventTarget {
     return ids.sort();
   }
 
+  /**
+   * Only a committed consensus decision evicts: the replicated `cluster/evicted/…` keys
+   * are a record any member could write, so they are never read as authority.
+   */
   private isEvicted(nodeId: string): boolean {
-    return this.replica?.get(EVICTED_PREFIX + nodeId) !== undefined;
+    return this.evicted.has(nodeId);
   }
 
   private onEvicted(nodeId: string): void {
     if (nodeId === this.nodeId) return;
+    this.evicted.add(nodeId);
     this.net?.mesh.penalize(nodeId, new KpcError('CONSENSUS_REJECTED', 'evicted by cluster decision'), 1_000);
   }
 

@@ -174,9 +174,15 @@ export class SyncGossip extends EventTarget {
     this.checkCaughtUp();
   }
 
+  /**
+   * Counts a refused delta against the peer that sent it — except faults that are the
+   * author's, not the relay's: an honest relay can pass on an equivocating author's other
+   * version, a timestamp our clock finds too new, or more than our gap buffer holds.
+   */
   private penalize(from: string, err: unknown): void {
     const error = isKpcError(err) ? err : new KpcError('PROTO_MALFORMED', String(err));
-    this.mesh.penalize(from, error);
+    const authorsFault = error.code === 'SYNC_EQUIVOCATION' || error.code === 'SYNC_CLOCK_SKEW' || error.code === 'SYNC_BUFFER_FULL';
+    this.mesh.penalize(from, error, authorsFault ? 0 : 1);
   }
 
   private checkCaughtUp(): void {

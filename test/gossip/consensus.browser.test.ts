@@ -79,6 +79,16 @@ describe('consensus over real WebRTC (spec §5.2)', function () {
     expect(nodes.every((n) => n.get('cluster/model') === undefined)).to.equal(true);
   });
 
+  it('writing an eviction key without a decision evicts nobody', async () => {
+    const victim = nodes[3];
+    await nodes[0].put(`cluster/evicted/${victim.nodeId}`, { reason: 'forged' });
+    await waitFor(() => nodes.every((n) => n.get(`cluster/evicted/${victim.nodeId}`) !== undefined), 'the key replicated');
+    // Links stay: only a committed consensus decision carries authority.
+    nodes[0].faults.cutLink(victim.nodeId!);
+    await waitFor(() => nodes[0].peers.some((p) => p.nodeId === victim.nodeId), 'the link re-formed', 30_000);
+    expect(nodes.slice(0, 3).every((n) => n.peers.some((p) => p.nodeId === victim.nodeId))).to.equal(true);
+  });
+
   it('evicting a node: every other node drops it and refuses it', async () => {
     const victim = nodes[3];
     const decision = await nodes[0].propose('evict', { nodeId: victim.nodeId!, reason: 'test' });
