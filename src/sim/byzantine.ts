@@ -8,9 +8,13 @@
  * Every attack is one of {@link ATTACKS}; the cluster checks each delivery of one to
  * an honest node (see `byzantine-contained` in `invariants.ts`).
  */
-import { concatBytes, fromBase64, toBase64, utf8Encode } from '../crypto/bytes.js';
+import { GENESIS_ID, signProposal } from '../consensus/index.js';
+import { concatBytes, fromBase64, toBase64, toHex, utf8Encode } from '../crypto/bytes.js';
 import { sign, type Identity } from '../crypto/identity.js';
-import { ENVELOPE_SIGNING_DOMAIN, MessageType, encodeEnvelope, type Message } from '../protocol/index.js';
+import { packFrames } from '../gossip/frames.js';
+import { MODEL_PRESETS } from '../infer/index.js';
+import { ENVELOPE_SIGNING_DOMAIN, MessageType, canonicalJsonBytes, encodeEnvelope, parseCanonicalJson, type JsonValue, type Message } from '../protocol/index.js';
+import { encodeDelta, signDelta } from '../sync/index.js';
 import type { Endpoint } from './network.js';
 import type { Prng } from './prng.js';
 import type { SimSignalingServer } from './signaling.js';
@@ -41,6 +45,13 @@ export const ATTACKS = [
   'sig-wrong-cluster',
   /** Correctly signed answer for a session nobody opened, on an honest node's direct topic. */
   'sig-unknown-session',
+  /**
+   * SYNC_DELTAS with a forged write to a workload key: in an honest node's name (its key,
+   * the byzantine signature; next seq or a gap), or the byzantine's own, dated 10 min ahead.
+   */
+  'link-forged-delta',
+  /** A consensus proposal in an honest node's name (byzantine signature), for one of the first slots. */
+  'link-forged-proposal',
 ] as const;
 
 /** One attack kind. */
@@ -50,6 +61,14 @@ export type AttackKind = (typeof ATTACKS)[number];
 export interface ByzantineNode {
   readonly identity: Identity;
   readonly ep: Endpoint;
+  /** The byzantine node's own PiNode, if running: its replica tells which delta seqs are next. */
+  readonly pi?: { versionVector(): Record<string, number> } | null;
+  /**
+   * Takes the next envelope seq of the byzantine node's own mesh (so its real traffic goes on
+   * above it). Without it, attacks use a private counter from 10^9, and an honest peer then
+   * refuses the byzantine node's own later envelopes on that link as replays.
+   */
+  readonly nextSeq?: () => number | undefined;
 }
 
 interface Captured {
@@ -96,7 +115,7 @@ export class Adversary {
     const victim = this.rng.pick(this.honest);
     const cluster = `kpc/v1/${this.clusterId}`;
     if (kind.startsWith('link-')) {
-      this.rng.pick(links).inject(this.linkPayload(kind, byz, victim.publicKey), kind);
+      this.rng.pick(links).inject(this.linkPayload(kind, byz, victim), kind);
     } else {
       const server = this.rng.pick(this.servers);
       const direct = `${cluster}/${victim.nodeId}`;
@@ -132,7 +151,8 @@ export class Adversary {
     return kind;
   }
 
-  private linkPayload(kind: AttackKind, byz: ByzantineNode, victimKey: Uint8Array): Uint8Array {
+  private linkPayload(kind: AttackKind, byz: ByzantineNode, victim: { nodeId: string; publicKey: Uint8Array }): Uint8Array {
+    const victimKey = victim.publicKey;
     const hb = (): Uint8Array => this.envelope(byz, { type: MessageType.HEARTBEAT, body: { nonce: this.rng.int(1e9), state: 'READY', peers: [] } });
     switch (kind) {
       case 'link-bad-signature': {
@@ -148,9 +168,44 @@ export class Adversary {
         return this.signRaw(byz, MessageType.HEARTBEAT, utf8Encode(this.rng.pick(['{"nonce":-1}', '[]', '{"nonce":1,"state":"NOPE","peers":[]}', 'not json'])));
       case 'link-wrong-cluster':
         return this.envelope(byz, { type: MessageType.HELLO, body: { clusterId: `${this.clusterId}-evil`, state: 'READY' } });
+      case 'link-forged-delta':
+        return this.envelope(byz, { type: MessageType.SYNC_DELTAS, body: packFrames([this.forgedDelta(byz, victim)], 1 << 20)[0] });
+      case 'link-forged-proposal':
+        return this.envelope(byz, { type: MessageType.CONSENSUS, body: this.forgedProposal(byz, victim) });
       default:
         return this.malformedBytes(hb());
     }
+  }
+
+  /** An encoded delta with a forged write to a workload key (see `link-forged-delta`). */
+  private forgedDelta(byz: ByzantineNode, victim: { nodeId: string; publicKey: Uint8Array }): Uint8Array {
+    let vv: Record<string, number> = {};
+    try {
+      vv = byz.pi?.versionVector() ?? {};
+    } catch {
+      vv = {};
+    }
+    const now = this.now();
+    const write = (wall: number) => ({ key: `w/shared/${this.rng.int(8)}`, kind: 'json' as const, value: { forged: this.rng.int(1e9) }, ts: { wall, counter: 0 } });
+    const variant = this.rng.int(3);
+    if (variant === 2) {
+      // Validly signed by the byzantine node itself, but dated far ahead: it would win every key.
+      return encodeDelta(signDelta(byz.identity, (vv[byz.identity.nodeId] ?? 0) + 1, [write(now + 600_000)]));
+    }
+    // In the victim's name: its key over the byzantine signature, as its next delta or past a gap.
+    const bytes = encodeDelta(signDelta(byz.identity, (vv[victim.nodeId] ?? 0) + 1 + variant, [write(now + 1_000)]));
+    bytes.set(victim.publicKey, 1);
+    return bytes;
+  }
+
+  /** A signed proposal whose key is swapped for the victim's (see `link-forged-proposal`). */
+  private forgedProposal(byz: ByzantineNode, victim: { nodeId: string; publicKey: Uint8Array }): Uint8Array {
+    const now = this.now();
+    const payload = { ...MODEL_PRESETS['kpc-tiny'], seed: 0x0bad0000 + this.rng.int(1 << 16) } as unknown as JsonValue;
+    const members = [victim.nodeId, byz.identity.nodeId].sort();
+    const p = signProposal(byz.identity, { slot: this.rng.int(4), parent: { slot: -1, id: GENESIS_ID }, kind: 'model-spec', payload, members, created: now, expires: now + 10_000 });
+    const content = parseCanonicalJson(p.bytes) as Record<string, JsonValue>;
+    return canonicalJsonBytes({ ...content, key: toHex(victim.publicKey) });
   }
 
   private malformedBytes(valid: Uint8Array): Uint8Array {
@@ -192,7 +247,7 @@ export class Adversary {
   }
 
   private envelope(byz: ByzantineNode, msg: Omit<Message, 'seq' | 'timestamp'>): Uint8Array {
-    return encodeEnvelope(byz.identity, { ...msg, seq: this.seq++, timestamp: byz.ep.up ? this.now() : 0 } as Message);
+    return encodeEnvelope(byz.identity, { ...msg, seq: this.takeSeq(byz), timestamp: byz.ep.up ? this.now() : 0 } as Message);
   }
 
   /** A valid envelope of `byz` whose `from` key is swapped for `key`: the signature no longer matches. */
@@ -208,11 +263,15 @@ export class Adversary {
     const view = new DataView(out.buffer);
     out.set([0x4b, 0x50, 1, type]);
     out.set(byz.identity.publicKey, 4);
-    view.setUint32(36, this.seq++);
+    view.setUint32(36, this.takeSeq(byz));
     view.setBigUint64(40, BigInt(this.now()));
     view.setUint32(48, body.length);
     out.set(body, 52);
     return concatBytes(out, sign(byz.identity, concatBytes(utf8Encode(ENVELOPE_SIGNING_DOMAIN), out)));
+  }
+
+  private takeSeq(byz: ByzantineNode): number {
+    return byz.nextSeq?.() ?? this.seq++;
   }
 
   /** Set by the cluster: the byzantine nodes' (shared, unskewed) clock. */

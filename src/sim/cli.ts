@@ -40,6 +40,7 @@ const USAGE = `usage: npm run simulate -- [options]
   --trace FILE           write every event to FILE (slow; for debugging a seed)
   --json FILE            write the full report as JSON
   --progress             report virtual time, events and wall time on stderr every 10 virtual seconds
+  --progress-every T     …every T of virtual time instead (implies --progress)
 `;
 
 /** Parses `60s`, `2m`, `1500ms`, `1500`. */
@@ -153,9 +154,10 @@ async function main(): Promise<number> {
     setup: (s) => {
       if (traceFile) s.sched.trace = (line) => lines.push(line);
     },
-    progress: flag('progress')
+    progress: flag('progress') || args.has('progress-every')
       ? (t, s) => {
-          if (t % 10_000 === 0 || t === s.cfg.durationMs) {
+          const every = dur('progress-every') ?? 10_000;
+          if (t % every === 0 || t === s.cfg.durationMs) {
             process.stderr.write(`  ${(t / 1000).toFixed(0)}s virtual, ${s.sched.executed.toLocaleString('en-US')} events, ${((performance.now() - t0) / 1000).toFixed(1)}s wall\n`);
           }
         }

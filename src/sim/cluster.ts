@@ -153,6 +153,18 @@ export function resolveConfig(c: SimConfig): ResolvedConfig {
 
 const CLUSTER_ID = 'sim';
 
+/**
+ * Takes the next envelope seq of a byzantine node's own mesh (a private counter of `Mesh`,
+ * reached here only): a byzantine node controls its counter, so its forged envelopes and its
+ * real traffic share one increasing sequence, as a deliberate attacker's would.
+ */
+function takeMeshSeq(pi: PiNode | null): number | undefined {
+  const mesh = (pi as unknown as { net?: { mesh?: { seq?: unknown } } } | null)?.net?.mesh;
+  if (!mesh || typeof mesh.seq !== 'number') return undefined;
+  mesh.seq = (mesh.seq + 1) >>> 0;
+  return mesh.seq as number;
+}
+
 /** The simulated cluster. Build, {@link SimCluster.run}, then inspect or `summarize()` it. */
 export class SimCluster {
   readonly cfg: ResolvedConfig;
@@ -239,7 +251,7 @@ export class SimCluster {
           if (this.sched.now >= this.cfg.byzantineUntilMs) return;
           this.sched.after(r.exp(this.cfg.byzantineIntervalMs), tick, n.index, 'byz');
           try {
-            if (n.up) this.adversary!.attack(n);
+            if (n.up) this.adversary!.attack({ identity: n.identity, ep: n.ep, pi: n.pi, nextSeq: () => takeMeshSeq(n.pi) });
           } catch (error) {
             this.sched.errors.push({ time: this.sched.now, owner: -1, error }); // a simulator bug: reported, not hidden
           }

@@ -56,5 +56,5 @@ export {
   type InvariantResult,
   type Violation,
 } from './invariants.js';
-export { runSimulation, summarize, formatSummary, stateReport, type RunOptions, type SimReport, type StateReport, type Spread } from './report.js';
+export { runSimulation, summarize, formatSummary, stateReport, replayCommand, type RunOptions, type SimReport, type StateReport, type Spread } from './report.js';
 export { useSimCrypto, cryptoMode, type CryptoMode } from './sim-crypto.js';

@@ -78,6 +78,50 @@ export interface RunOptions {
   progress?: (virtualMs: number, sim: SimCluster) => void;
 }
 
+/**
+ * The `npm run simulate` command line that replays `config` (every knob the CLI has; a
+ * config using hooks, explicit faults or network knobs beyond drop/duplicate/reorder
+ * replays only in code, which the line then says).
+ */
+export function replayCommand(config: SimConfig): string {
+  const a: string[] = ['npm run simulate --', `--seed ${JSON.stringify(String(config.seed)).replace(/^"([\w:.-]+)"$/, '$1')}`, `--nodes ${config.nodes}`];
+  const opt = (flag: string, v: number | string | undefined) => v !== undefined && a.push(`--${flag} ${v}`);
+  const on = (flag: string, v: boolean | undefined) => v && a.push(`--${flag}`);
+  opt('duration', config.durationMs);
+  opt('byzantine', config.byzantine);
+  opt('byzantine-interval', config.byzantineIntervalMs);
+  if (config.attacks) opt('attacks', config.attacks.join(','));
+  opt('drop', config.network?.drop);
+  opt('duplicate', config.network?.duplicate);
+  opt('reorder', config.network?.reorder);
+  opt('latency', config.latencyMs);
+  opt('signaling-latency', config.signalingLatencyMs);
+  on('partition', config.partition);
+  on('partition-signaling', config.partitionSignaling);
+  on('crash', config.crash);
+  opt('crash-fraction', config.crashFraction);
+  on('clock-step', config.clockStep);
+  opt('skew', config.skewMs);
+  on('signaling-outage', config.signalingOutage);
+  opt('servers', config.signalingServers);
+  opt('join', config.joinWindowMs);
+  const w = config.workload;
+  if (w === undefined || w === false) a.push('--no-workload');
+  else if (typeof w === 'object') {
+    opt('writes', w.writesPerNode);
+    opt('proposals', w.proposals);
+    opt('workload-until', w.untilMs);
+  }
+  const n = config.node ?? {};
+  opt('heartbeat', n.heartbeatMs);
+  opt('discovery', n.discoveryWindowMs);
+  opt('connect-timeout', n.connectTimeoutMs);
+  opt('min-peers', n.minPeers);
+  opt('max-peers', n.maxPeers);
+  const codeOnly = config.faults?.length || config.onNode || config.nodeOptions || config.storageFor || (typeof w === 'object' && (w.fromMs !== undefined || w.sharedKeys !== undefined || w.ownKeys !== undefined || w.sharedFraction !== undefined || w.burstFraction !== undefined));
+  return a.join(' ') + (codeOnly ? '   (plus options only code can set: replay with runSimulation)' : '');
+}
+
 /** Builds, runs and checks one simulation. */
 export async function runSimulation(config: SimConfig, options: RunOptions = {}): Promise<{ report: SimReport; sim: SimCluster }> {
   const sim = new SimCluster(config);

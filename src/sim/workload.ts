@@ -8,7 +8,8 @@
  *   writer's own keys (`w/n<index>/<k>`). Each write whose promise resolved is
  *   *acknowledged*: the record keeps its entry (value, ts, writer).
  * - **Proposals**: a few `propose('model-spec', …)` from random honest nodes (the
- *   `kpc-tiny` preset with a different `seed` each), with their outcome.
+ *   `kpc-tiny` preset with a different `seed` each), some raced by a second proposer at
+ *   the same instant, with their outcome.
  * - **Observation** of every node life (byzantine ones too): the committed
  *   decisions (`consensus-commit`), and when its visible state last changed.
  *
@@ -33,7 +34,10 @@ export interface WorkloadConfig {
   sharedKeys?: number;
   /** Fraction of writes that go to shared keys; the rest to the writer's own keys. Default 0.5. */
   sharedFraction?: number;
-  /** Fraction of shared writes joined, at the same instant, by 1–2 other nodes on the same key. Default 0.25. */
+  /**
+   * Fraction of shared writes joined, at the same instant, by 1–2 other nodes on the same key,
+   * and of proposals raced by another node's proposal. Default 0.25.
+   */
   burstFraction?: number;
   /** Own keys per node. Default 3. */
   ownKeys?: number;
@@ -155,9 +159,16 @@ export class Workload {
     }
     const p = rng.fork('proposals');
     const preset = MODEL_PRESETS['kpc-tiny'];
+    const propose = (at: number, node: number) => {
+      const payload = { ...preset, seed: (preset.seed + 1 + this.proposals.length) >>> 0 } as unknown as JsonValue;
+      this.proposals.push({ at, node, kind: 'model-spec', payload, status: 'planned' });
+    };
     for (let k = 0; k < cfg.proposals; k++) {
-      const payload = { ...preset, seed: (preset.seed + 1 + k) >>> 0 } as unknown as JsonValue;
-      this.proposals.push({ at: p.range(cfg.fromMs, cfg.untilMs), node: p.pick(honest), kind: 'model-spec', payload, status: 'planned' });
+      const at = p.range(cfg.fromMs, cfg.untilMs);
+      const node = p.pick(honest);
+      propose(at, node);
+      // A race: another node proposes something else for the same slot at the same instant.
+      if (honest.length > 1 && p.chance(cfg.burstFraction)) propose(at, p.pick(honest.filter((i) => i !== node)));
     }
   }
 
@@ -166,11 +177,25 @@ export class Workload {
     return this.writes.length > 0 || this.proposals.length > 0;
   }
 
-  /** Queues every write and proposal. */
+  private scheduled = false;
+
+  /** Queues every write and proposal (the cluster calls it when the run starts). */
   schedule(): void {
+    this.scheduled = true;
     const s = this.host.sched;
     for (const w of this.writes) s.at(w.at, () => this.write(w), w.node, 'write');
     for (const p of this.proposals) s.at(p.at, () => this.propose(p), p.node, 'propose');
+  }
+
+  /**
+   * An explicit write, on top of the drawn ones: node `node` puts `value` under `key` at
+   * virtual time `at` (any node, byzantine ones too). Its record is checked like the others.
+   */
+  addWrite(at: number, node: number, key: string, value: JsonValue): WriteRecord {
+    const w: WriteRecord = { id: this.writes.length, at, node, key, value, status: 'planned' };
+    this.writes.push(w);
+    if (this.scheduled) this.host.sched.at(at, () => this.write(w), node, 'write');
+    return w;
   }
 
   /** Observes one node life: its commits, and when its visible state changes. */

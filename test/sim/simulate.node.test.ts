@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { useSimCrypto } from '../../src/sim/sim-crypto.js';
 
 useSimCrypto();
-const { runSimulation, formatSummary } = await import('../../src/sim/report.js');
+const { runSimulation, formatSummary, replayCommand } = await import('../../src/sim/report.js');
 const { SimCluster } = await import('../../src/sim/cluster.js');
 const { DEFAULT_INVARIANTS, byzantineRejected } = await import('../../src/sim/invariants.js');
 const { ATTACKS } = await import('../../src/sim/byzantine.js');
@@ -14,9 +14,9 @@ const { cryptoMode } = await import('../../src/sim/sim-crypto.js');
 type Config = import('../../src/sim/cluster.js').SimConfig;
 type Report = import('../../src/sim/report.js').SimReport;
 
-/** Fails with the whole summary, which names the seed to replay. */
-function expectOk(report: Report, what: string): void {
-  if (!report.ok) throw new Error(`${what} failed — replay: npm run simulate -- --seed ${report.seed} …\n${formatSummary(report)}`);
+/** Fails with the command that replays the run and its whole summary (which names the seed). */
+function expectOk(report: Report, cfg: Config, what: string): void {
+  if (!report.ok) throw new Error(`${what} failed — replay: ${replayCommand(cfg)}\n${formatSummary(report)}`);
 }
 
 const base: Omit<Config, 'seed'> = { nodes: 30, durationMs: 60_000 };
@@ -24,12 +24,14 @@ const base: Omit<Config, 'seed'> = { nodes: 30, durationMs: 60_000 };
 describe('sim: determinism', () => {
   it('replays a seed exactly (same trace digest and summary), and another seed differs', async () => {
     expect(cryptoMode()).to.equal('sim');
-    const cfg: Config = { ...base, seed: 11, durationMs: 30_000, byzantine: 0.1, crash: true, network: { drop: 0.01, duplicate: 0.01 } };
+    const cfg: Config = { ...base, seed: 11, nodes: 20, durationMs: 30_000, byzantine: 0.1, crash: true, network: { drop: 0.01, duplicate: 0.01 }, workload: true };
     const a = (await runSimulation(cfg)).report;
     const b = (await runSimulation(cfg)).report;
     expect(a.events).to.be.greaterThan(1_000);
+    expect(a.state.writes.acked).to.be.greaterThan(20);
     expect(b.traceDigest).to.equal(a.traceDigest);
     expect(formatSummary(b)).to.equal(formatSummary(a));
+    expect(b.state).to.deep.equal(a.state);
     const c = (await runSimulation({ ...cfg, seed: 12 })).report;
     expect(c.traceDigest).to.not.equal(a.traceDigest);
   });
@@ -61,8 +63,9 @@ describe('sim: determinism', () => {
 
 describe('sim: a healthy cluster', () => {
   it('brings 50 nodes to all-READY, every one with ≥ 3 peers', async () => {
-    const { report, sim } = await runSimulation({ seed: 7, nodes: 50, durationMs: 60_000 });
-    expectOk(report, '50 nodes');
+    const cfg: Config = { seed: 7, nodes: 50, durationMs: 60_000 };
+    const { report, sim } = await runSimulation(cfg);
+    expectOk(report, cfg, '50 nodes');
     expect(report.firstAllReadyMs).to.be.a('number');
     for (const n of sim.nodes) expect(n.pi!.peers.length, `#${n.index}`).to.be.at.least(3);
     expect(report.linkMsgsPerNode.mean).to.be.greaterThan(0);
@@ -84,25 +87,19 @@ describe('sim: a healthy cluster', () => {
 });
 
 describe('sim: faults', () => {
-  const cases: Array<[string, Partial<Config>]> = [
-    ['lossy links (drop, duplicate, reorder)', { network: { drop: 0.02, duplicate: 0.02, reorder: 0.02 } }],
-    ['crashes and restarts', { crash: true, crashFraction: 0.2 }],
-    ['a partition and its heal', { partition: true }],
-    ['a partition that also cuts signaling', { partition: true, partitionSignaling: true }],
-    ['clock skew and clock steps', { skewMs: 30_000, clockStep: true }],
-    ['a signaling outage, with two servers', { signalingOutage: true, signalingServers: 2 }],
-  ];
-  for (const [name, faults] of cases) {
-    it(`recovers from ${name}`, async () => {
-      const { report } = await runSimulation({ ...base, seed: `fault:${name}`, ...faults });
-      expectOk(report, name);
-    });
-  }
+  // Every other fault kind runs with the workload in state.node.test.ts. Clock steps (±5–60 s) are mesh-only:
+  // beyond 30 s a node's signaling is refused and beyond 60 s its deltas (by design), so no state is checked here.
+  it('recovers from clock skew and clock steps (no workload)', async () => {
+    const cfg: Config = { ...base, seed: 'fault:clock skew and clock steps', skewMs: 30_000, clockStep: true };
+    const { report } = await runSimulation(cfg);
+    expectOk(report, cfg, 'clock steps');
+  });
 
   it('contains byzantine nodes: forged, malformed and wrong-cluster input is rejected and costs no honest link', async () => {
     const attacks = ATTACKS.filter((a) => a !== 'sig-replay');
-    const { report } = await runSimulation({ ...base, seed: 'byzantine', byzantine: 0.2, byzantineIntervalMs: 300, attacks }, { invariants: [...DEFAULT_INVARIANTS, byzantineRejected] });
-    expectOk(report, 'byzantine');
+    const cfg: Config = { ...base, seed: 'byzantine', byzantine: 0.2, byzantineIntervalMs: 300, attacks };
+    const { report } = await runSimulation(cfg, { invariants: [...DEFAULT_INVARIANTS, byzantineRejected] });
+    expectOk(report, cfg, 'byzantine');
     expect(Object.keys(report.attacks.launched).sort()).to.deep.equal([...attacks].sort());
     expect(report.attacks.rejected).to.be.greaterThan(100);
     for (const code of ['PROTO_BAD_SIGNATURE', 'PROTO_MALFORMED', 'PROTO_BAD_BODY', 'PROTO_WRONG_SENDER', 'MESH_WRONG_TOPIC', 'MESH_SIGNAL_UNKNOWN_PEER']) {
@@ -122,19 +119,5 @@ describe('sim: faults', () => {
     expect(strict.ok).to.equal(b.accepted === 0);
     if (!strict.ok) expect(strict.failures[0].seed).to.equal('replay');
     expect(report.rejections.PROTO_WRONG_SENDER ?? 0).to.be.greaterThan(0);
-  });
-});
-
-describe('sim: many seeds', () => {
-  it('keeps every invariant over several seeds with mixed faults', async () => {
-    const failed: string[] = [];
-    for (const seed of [101, 102, 103, 104, 105]) {
-      const { report } = await runSimulation({
-        ...base, seed, nodes: 25, byzantine: 0.1, attacks: ATTACKS.filter((a) => a !== 'sig-replay'),
-        crash: true, partition: seed % 2 === 0, skewMs: 5_000, network: { drop: 0.01, duplicate: 0.01 },
-      });
-      if (!report.ok) failed.push(formatSummary(report));
-    }
-    if (failed.length > 0) throw new Error(`failing seeds:\n${failed.join('\n')}`);
   });
 });
