@@ -3,7 +3,7 @@ import { LitElement, html, nothing, svg, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ClusterRegistry } from '../../src/cluster.js';
-import type { PeerInfo, TopologySnapshot } from '../../src/mesh/types.js';
+import type { TopologySnapshot } from '../../src/mesh/types.js';
 import { clusterContext, type ClusterContext } from '../context.js';
 import { toDisplayState } from '../shared/state-colors.js';
 import { styles } from './kpc-mesh-view.styles.js';
@@ -27,53 +27,6 @@ export function summarizeTopology(t: TopologySnapshot): string {
   const dead = t.links.filter((l) => l.health === 'dead').length;
   const unhealthy = [suspect > 0 ? `${suspect} suspect` : '', dead > 0 ? `${dead} dead` : ''].filter(Boolean).join(', ');
   return `${n} ${n === 1 ? 'node' : 'nodes'}, ${m} ${m === 1 ? 'link' : 'links'}${unhealthy ? ` (${unhealthy})` : ''}`;
-}
-
-/** A node of this page, which knows the health of its own links first-hand (a `PiNode`). */
-export interface LinkWitness {
-  readonly nodeId?: string;
-  readonly peers: readonly PeerInfo[];
-  topology(): TopologySnapshot;
-}
-
-const HEALTH_RANK = { ok: 0, suspect: 1, dead: 2 } as const;
-
-/**
- * Gives each link touching a node of this page the health its ends here observe
- * first-hand: `suspect` while the peer has been silent for over 1.5 heartbeats
- * (`PeerInfo.health`), `dead` once the link was lost without a goodbye, else `ok`.
- * What an end knows beats what third nodes report from heartbeats (which carry no
- * health, and can be stale); between two ends here, the healthier view wins, as in
- * the registry's merge. Other links keep their merged health.
- */
-export function withLocalLinkHealth(t: TopologySnapshot, local: readonly LinkWitness[]): TopologySnapshot {
-  const seen = new Map<string, keyof typeof HEALTH_RANK>();
-  const note = (x: string, y: string, health: keyof typeof HEALTH_RANK) => {
-    const key = x < y ? `${x}|${y}` : `${y}|${x}`;
-    const prev = seen.get(key);
-    if (prev === undefined || HEALTH_RANK[health] < HEALTH_RANK[prev]) seen.set(key, health);
-  };
-  for (const node of local) {
-    const self = node.nodeId;
-    if (!self) continue;
-    const open = new Set<string>();
-    for (const p of node.peers) {
-      open.add(p.nodeId);
-      note(self, p.nodeId, p.health === 'suspect' ? 'suspect' : 'ok');
-    }
-    for (const l of node.topology().links) {
-      const other = l.a === self ? l.b : l.b === self ? l.a : null;
-      if (l.health === 'dead' && other !== null && !open.has(other)) note(self, other, 'dead');
-    }
-  }
-  let changed = false;
-  const links = t.links.map((l) => {
-    const health = seen.get(`${l.a}|${l.b}`);
-    if (health === undefined || health === (l.health ?? 'ok')) return l;
-    changed = true;
-    return health === 'ok' ? { a: l.a, b: l.b } : { a: l.a, b: l.b, health };
-  });
-  return changed ? { nodes: t.nodes, links } : t;
 }
 
 /**
@@ -236,7 +189,7 @@ export class KpcMeshView extends LitElement {
 
   private refresh(): void {
     const registry = this.watched;
-    this.snapshot = registry ? withLocalLinkHealth(registry.topology(), registry.nodes) : EMPTY;
+    this.snapshot = registry ? registry.topology() : EMPTY;
     this.localIds = new Set(registry ? registry.nodes.map((n) => n.nodeId).filter((id): id is string => !!id) : []);
   }
 }

@@ -2,7 +2,6 @@ import { executeServerCommand } from '@web/test-runner-commands';
 import { expect } from 'chai';
 import { html } from 'lit';
 import { KpcMeshView, circleLayout, summarizeTopology } from '../../components/index.js';
-import { withLocalLinkHealth } from '../../components/kpc-mesh-view/kpc-mesh-view.js';
 import { ClusterRegistry } from '../../src/cluster.js';
 import { generateIdentity } from '../../src/crypto/index.js';
 import { PiNode } from '../../src/node.js';
@@ -219,34 +218,6 @@ describe('<kpc-mesh-view>', function () {
     expect(colours.get('suspect')).to.match(/^rgb\(4, 5, 6\) (?!none)/);
     expect(colours.get('dead')).to.match(/^rgb\(7, 8, 9\) (?!none)/);
     await waitFor(() => allReadyWith(nodes.slice(0, 2), 1), 30_000, 'the other two READY together');
-  });
-
-  it('gives links the health their ends on this page see first-hand', () => {
-    const t = { nodes: [], links: [{ a: 'a', b: 'b' }, { a: 'a', b: 'c' }, { a: 'b', b: 'c', health: 'dead' as const }, { a: 'c', b: 'd' }] };
-    const peer = (nodeId: string, health: 'ok' | 'suspect') => ({ nodeId, state: 'READY' as const, connectedAt: 0, health });
-    const witness = (nodeId: string | undefined, peers: ReturnType<typeof peer>[], dead: string[] = []) => ({
-      nodeId,
-      peers,
-      topology: () => ({ nodes: [], links: dead.map((x) => ({ a: nodeId! < x ? nodeId! : x, b: nodeId! < x ? x : nodeId!, health: 'dead' as const })) }),
-    });
-    expect(withLocalLinkHealth(t, [witness('a', [peer('b', 'ok'), peer('c', 'ok')])]), 'nothing new').to.equal(t);
-    // c hears nobody; a still hears b; d lost its link to c without a goodbye.
-    const marked = withLocalLinkHealth(t, [
-      witness('c', [peer('a', 'suspect'), peer('b', 'suspect')]),
-      witness('a', [peer('b', 'ok'), peer('c', 'suspect')]),
-      witness('d', [], ['c']),
-      witness(undefined, []),
-    ]);
-    expect(marked.links).to.deep.equal([
-      { a: 'a', b: 'b' },
-      { a: 'a', b: 'c', health: 'suspect' },
-      { a: 'b', b: 'c', health: 'suspect' }, // c still has it open: suspect beats the merged dead
-      { a: 'c', b: 'd', health: 'dead' }, // hearsay said ok; d lost it
-    ]);
-    // Between two ends here the healthier view wins; a reopened link is ok again.
-    expect(withLocalLinkHealth(t, [witness('a', [peer('b', 'suspect')]), witness('b', [peer('a', 'ok')])]).links[0]).to.deep.equal({ a: 'a', b: 'b' });
-    expect(withLocalLinkHealth(t, [witness('a', [], ['c']), witness('c', [peer('a', 'suspect')])]).links[1]).to.deep.equal({ a: 'a', b: 'c', health: 'suspect' });
-    expect(withLocalLinkHealth(t, [witness('b', [peer('c', 'ok')])]).links[2]).to.deep.equal({ a: 'b', b: 'c' });
   });
 
   it('lays nodes out on a circle and summarises the graph', () => {
