@@ -7,7 +7,9 @@ import { ConsensusEngine, type ConsensusOptions, type Decision, type Executor } 
 import { identityFromSecretKey, type Identity } from '../../src/crypto/identity.js';
 import { KpcError } from '../../src/errors.js';
 import type { JsonValue } from '../../src/protocol/canonical-json.js';
-import type { Runtime, TimerHandle } from '../../src/runtime.js';
+import { VirtualRuntime as BaseVirtualRuntime, settle } from '../helpers/virtual-runtime.js';
+
+export { settle };
 
 /** Virtual epoch of every test. */
 export const T0 = 1_700_000_000_000;
@@ -24,62 +26,10 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Lets every pending promise callback run. */
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 4; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
-interface Timer {
-  at: number;
-  fn: () => void;
-  every?: number;
-}
-
-/** A {@link Runtime} whose clock only moves when the test says so. */
-export class VirtualRuntime implements Runtime {
-  #now = T0;
-  #seq = 0;
-  readonly #timers = new Map<number, Timer>();
-  readonly random: () => number;
-
+/** Virtual time starting at {@link T0}, `random()` from a seed. */
+export class VirtualRuntime extends BaseVirtualRuntime {
   constructor(seed = 1) {
-    this.random = prng(seed);
-  }
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    this.#timers.set(++this.#seq, { at: this.#now + Math.max(0, ms), fn });
-    return this.#seq;
-  }
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    this.#timers.set(++this.#seq, { at: this.#now + Math.max(1, ms), fn, every: Math.max(1, ms) });
-    return this.#seq;
-  }
-  clearTimeout(handle: TimerHandle | undefined): void {
-    this.#timers.delete(handle as number);
-  }
-  /** Timers still scheduled. */
-  get pending(): number {
-    return this.#timers.size;
-  }
-
-  /** Runs every timer due within `ms`, in (time, creation) order, settling promises after each. */
-  async advance(ms: number): Promise<void> {
-    const end = this.#now + ms;
-    for (;;) {
-      let nextId = -1;
-      let next: Timer | undefined;
-      for (const [id, t] of this.#timers) if (t.at <= end && (!next || t.at < next.at)) [nextId, next] = [id, t];
-      if (!next) break;
-      this.#timers.delete(nextId);
-      this.#now = next.at;
-      if (next.every) this.#timers.set(nextId, { ...next, at: next.at + next.every });
-      next.fn();
-      await settle();
-    }
-    this.#now = end;
-    await settle();
+    super(T0, prng(seed));
   }
 }
 

@@ -18,7 +18,7 @@ import {
 } from '../../src/consensus/index.js';
 import { KpcError } from '../../src/errors.js';
 import { canonicalJsonBytes } from '../../src/protocol/index.js';
-import type { Runtime, TimerHandle } from '../../src/runtime.js';
+import { VirtualRuntime } from '../helpers/virtual-runtime.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { FuzzViolation, LastInput, check, typed, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
 import { deepJsonText, mutateBytes, mutateJson, randomJson, type Json } from './mutate.js';
@@ -31,47 +31,10 @@ const DOMAINS: Record<string, Uint8Array> = {
   vote: utf8Encode('kpc/consensus/v1/vote\n'),
 };
 
-/** A clock that moves only when told; timers run in (time, creation) order. */
-class ManualRuntime implements Runtime {
-  #now = NOW;
-  #seq = 0;
-  readonly #timers = new Map<number, { at: number; fn: () => void; every?: number }>();
-  readonly #rng = new Rng(1);
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    this.#timers.set(++this.#seq, { at: this.#now + Math.max(0, ms), fn });
-    return this.#seq;
-  }
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    this.#timers.set(++this.#seq, { at: this.#now + Math.max(1, ms), fn, every: Math.max(1, ms) });
-    return this.#seq;
-  }
-  clearTimeout(h: TimerHandle | undefined): void {
-    this.#timers.delete(h as number);
-  }
-  random(): number {
-    return this.#rng.float();
-  }
-  get pending(): number {
-    return this.#timers.size;
-  }
-  /** Runs every timer due within `ms`. */
-  advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      let id = -1;
-      let next: { at: number; fn: () => void; every?: number } | undefined;
-      for (const [k, t] of this.#timers) if (t.at <= end && (!next || t.at < next.at)) [id, next] = [k, t];
-      if (!next) break;
-      this.#timers.delete(id);
-      this.#now = next.at;
-      if (next.every) this.#timers.set(id, { ...next, at: next.at + next.every });
-      next.fn();
-    }
-    this.#now = end;
-  }
+/** Virtual time at {@link NOW}, `random()` from a fixed seed. */
+function manualRuntime(): VirtualRuntime {
+  const rng = new Rng(1);
+  return new VirtualRuntime(NOW, () => rng.float());
 }
 
 /** The decided value; payloads must be integers. */
@@ -97,7 +60,7 @@ class Register {
 
 interface Session {
   engine: ConsensusEngine;
-  rt: ManualRuntime;
+  rt: VirtualRuntime;
   register: Register;
   sent: number;
   events: number;
@@ -189,7 +152,7 @@ const consensus: FuzzTarget = {
     return {
       last,
       newSession(): Session {
-        const rt = new ManualRuntime();
+        const rt = manualRuntime();
         const register = new Register();
         const s = { rt, register, sent: 0, events: 0 } as Session;
         s.engine = new ConsensusEngine({
@@ -204,7 +167,7 @@ const consensus: FuzzTarget = {
       async runCase(rng, s): Promise<CaseOutcome> {
         // Let executions of earlier cases finish, and sometimes let time pass (slot timers).
         await Promise.resolve();
-        if (rng.chance(0.2)) s.rt.advance(rng.range(1, 1500));
+        if (rng.chance(0.2)) s.rt.advanceSync(rng.range(1, 1500));
         const item = rng.pick(pool);
         const kind = rng.weighted([[15, 'valid'], [37, 'bytes'], [25, 'resigned'], [8, 'json'], [8, 'junk'], [4, 'adopt'], [3, 'non-bytes']] as const);
         let input: unknown = item.bytes;

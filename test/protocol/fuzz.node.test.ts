@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { KpcError } from '../../src/errors.js';
 import { MessageType, decodeEnvelope, decodeEnvelopeText, encodeEnvelope, envelopeToText } from '../../src/protocol/index.js';
 import { identityArb, messageArb } from './arbitraries.js';
+import { mutate, mutationArb } from '../helpers/mutate.js';
 
 const KNOWN_TYPES = Object.values(MessageType);
 
@@ -24,28 +25,6 @@ function decodeOrKpcError(input: unknown, original?: Uint8Array): void {
   expect(env.bytes).to.deep.equal(original);
 }
 
-/** An edit to a byte array: change, insert, delete, truncate, or extend. */
-const mutationArb = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.nat(255) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), value: fc.nat(255) }),
-  fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-);
-type Mutation = typeof mutationArb extends fc.Arbitrary<infer M> ? M : never;
-
-function mutate(bytes: Uint8Array, edits: Mutation[]): Uint8Array {
-  let a = Array.from(bytes);
-  for (const e of edits) {
-    const at = a.length === 0 ? 0 : (('at' in e ? e.at : 0) % a.length);
-    if (e.kind === 'set' && a.length > 0) a[at] = e.value;
-    else if (e.kind === 'insert') a.splice(at, 0, e.value);
-    else if (e.kind === 'delete') a.splice(at, 1);
-    else if (e.kind === 'truncate') a = a.slice(0, at);
-    else if (e.kind === 'extend') a.push(...e.bytes);
-  }
-  return new Uint8Array(a);
-}
 
 describe('decodeEnvelope fuzzing', () => {
   it('arbitrary byte arrays → KpcError', () => {

@@ -16,6 +16,7 @@ import {
   type EntryWrite,
 } from '../../src/sync/index.js';
 import { IDENTITIES, anyWriteArb, expectKpcError, rawBinary, rawBody, rawJson, signRaw, type RawWrite } from './helpers.js';
+import { mutate, mutationArb } from '../helpers/mutate.js';
 
 const [alice, bob] = IDENTITIES;
 const identityArb = fc.constantFrom(...IDENTITIES);
@@ -176,28 +177,6 @@ describe('delta codec', () => {
   });
 });
 
-/** An edit to a byte array: change, insert, delete, truncate, or extend. */
-const mutationArb = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.nat(255) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), value: fc.nat(255) }),
-  fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-);
-type Mutation = typeof mutationArb extends fc.Arbitrary<infer M> ? M : never;
-
-function mutate(bytes: Uint8Array, edits: Mutation[]): Uint8Array {
-  let a = Array.from(bytes);
-  for (const e of edits) {
-    const at = a.length === 0 ? 0 : ('at' in e ? e.at : 0) % a.length;
-    if (e.kind === 'set' && a.length > 0) a[at] = e.value;
-    else if (e.kind === 'insert') a.splice(at, 0, e.value);
-    else if (e.kind === 'delete') a.splice(at, 1);
-    else if (e.kind === 'truncate') a = a.slice(0, at);
-    else if (e.kind === 'extend') a.push(...e.bytes);
-  }
-  return new Uint8Array(a);
-}
 
 describe('decodeDelta fuzzing: any input gives a delta or a KpcError, nothing else', () => {
   it('arbitrary bytes', () => {
