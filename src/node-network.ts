@@ -6,7 +6,7 @@
 import { ConsensusEngine } from './consensus/index.js';
 import type { Identity } from './crypto/index.js';
 import { clusterExecutors } from './decisions.js';
-import { connectConsensus, flood } from './gossip/consensus-gossip.js';
+import { connectConsensus, floodConsensus } from './gossip/consensus-gossip.js';
 import { SyncGossip } from './gossip/sync-gossip.js';
 import { ClusterInference } from './infer/cluster/index.js';
 import type { WeightCache } from './infer/index.js';
@@ -101,7 +101,7 @@ export function createNetwork(c: NetworkConfig): Network {
     timeoutMs: c.consensusTimeoutMs,
     executors: clusterExecutors(c.replica, c.onEvicted),
     members: c.readyMembers,
-    send: (bytes) => flood(mesh, MessageType.CONSENSUS, bytes),
+    send: (bytes) => floodConsensus(mesh, bytes),
   });
   const unwireConsensus = connectConsensus(mesh, consensus);
   for (const type of ['commit', 'rollback', 'equivocation']) {

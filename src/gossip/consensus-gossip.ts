@@ -11,9 +11,9 @@ import { MessageType } from '../protocol/index.js';
 /** Points by rejection code; during churn an honest relay can pass on a non-member's message. */
 const PENALTY: Partial<Record<string, number>> = { CONSENSUS_NOT_MEMBER: 0.25, CONSENSUS_CLOSED: 0 };
 
-/** Floods `bytes` to every open link. */
-export function flood(mesh: Mesh, type: typeof MessageType.CONSENSUS, bytes: Uint8Array, except?: string): void {
-  for (const p of mesh.peers) if (p.nodeId !== except) mesh.sendMessage(p.nodeId, { type, body: bytes });
+/** Sends a consensus message to every open link (the engine relays what it receives itself). */
+export function floodConsensus(mesh: Mesh, bytes: Uint8Array): void {
+  for (const p of mesh.peers) mesh.sendMessage(p.nodeId, { type: MessageType.CONSENSUS, body: bytes });
 }
 
 /** Wires one engine to one mesh; returns the function that unwires it. */

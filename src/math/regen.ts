@@ -306,7 +306,7 @@ export function generateInto(spec: CheckedSpec, dst: Float32Array, bufferedRowLi
  * Generates one weight matrix (row-major, rows × cols) of the procedural model.
  *
  * This fast path defines the bits (golden checksums are of its output): about 13 basic
- * operations per weight; a 1000×1000 layer takes under 10 ms in Chromium (docs/math.md).
+ * operations per weight; `regen_1000x1000_ms` in bench/results.json times a 1000×1000 layer.
  * @param spec - which tensor, and its shape
  * @param out - optional destination of exactly rows·cols elements (else one is allocated)
  * @throws KpcError `MATH_INVALID_SHAPE` for a bad spec or `out`
