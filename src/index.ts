@@ -19,3 +19,5 @@ export * from './infer/index.js';
 export * from './pow/index.js';
 export * from './consensus/index.js';
 export * from './infer/cluster/index.js';
+export * from './admission.js';
+export * from './recovery.js';

@@ -11,93 +11,24 @@ import type { LayerSpec } from './math/index.js';
 import { RegenWorker } from './compute/index.js';
 import type { Identity } from './crypto/index.js';
 import { claimIdentitySlot, loadOrCreateIdentity, type SlotClaim } from './crypto/index.js';
-import { KpcError, isKpcError } from './errors.js';
-import type { LinkFactory } from './mesh/link.js';
+import { KpcError } from './errors.js';
 import type { Mesh } from './mesh/mesh.js';
-import type { SignalingChannel } from './mesh/signaling.js';
 import type { PeerInfo, TopologySnapshot } from './mesh/types.js';
 import { StateMachine, pathToOffline, type NodeState, type StateChange } from './state/machine.js';
-import { sleep, systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
+import { systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
 import type { Decision } from './consensus/index.js';
 import type { ClusterGenerateOptions, ClusterInference, ClusterToken } from './infer/cluster/index.js';
 import { WeightCache } from './infer/index.js';
 import { createNetwork, type Network } from './node-network.js';
-import { MATH_PROBE, runRecoveryLadder, type RecoveryActions, type RecoveryEvent } from './recovery.js';
-import { fromBase64, toBase64, toHex } from './crypto/index.js';
-import { DEFAULT_EPOCH_MS, PowSolver, decodePowProof, encodePowProof, epochOf, verifyProof } from './pow/index.js';
-import type { Admission } from './mesh/discovery.js';
+import { MATH_PROBE, recoveryActions, runRecoveryLadder, type RecoveryActions, type RecoveryEvent } from './recovery.js';
+import { toHex } from './crypto/index.js';
+import { parseSignalingList, type PiNodeOptions } from './node-options.js';
+
+export { parseSignalingList, type PiNodeOptions } from './node-options.js';
+import { AdmissionTicket } from './admission.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { JsonValue } from './protocol/index.js';
-import { IndexedDbStorage, Replica, type Entry, type EntryKind, type SyncStorage } from './sync/index.js';
-
-/** Options of {@link PiNode}. */
-export interface PiNodeOptions {
-  /** Cluster name; nodes of different clusters never link. */
-  clusterId: string;
-  /** Signaling URLs (`ws:`, `wss:`, `local:<name>`), as an array or comma-separated. */
-  signaling: readonly string[] | string;
-  /** A ready identity; otherwise one is loaded from (or created in) IndexedDB. */
-  identity?: Identity;
-  /**
-   * IndexedDB slot of the identity. Default `'default'`. A slot is held while its node
-   * runs; a node asking for a held slot (another tab, or a second node of this page)
-   * gets `slot-2`, `slot-3`, … so node ids never repeat in a cluster.
-   */
-  identitySlot?: string;
-  /** ICE servers for WebRTC. Default `[]` (loopback/LAN); add STUN/TURN for the internet. */
-  iceServers?: RTCIceServer[];
-  /** Links to keep, where the cluster has that many others. Default 3 (spec §4.1). */
-  minPeers?: number;
-  /** Links to accept at most. Default 8. */
-  maxPeers?: number;
-  /** Heartbeat interval, ms. Default 5000 (spec §4.1). */
-  heartbeatMs?: number;
-  /** How long a node listens for others before it concludes it is alone, ms. Default 1000. */
-  discoveryWindowMs?: number;
-  /** How long CONNECTING may last before the node settles for what it has, ms. Default 10000. */
-  connectTimeoutMs?: number;
-  /** Replaces WebRTC (the simulator passes an in-memory factory). */
-  links?: LinkFactory;
-  /** Replaces the signaling channel constructor (simulator, tests). */
-  createSignaling?: (url: string) => SignalingChannel;
-  /**
-   * Where the replicated cluster state (spec §5) is persisted. Default: IndexedDB,
-   * one database per node identity and cluster. The simulator passes memory storage.
-   */
-  syncStorage?: (nodeId: string) => SyncStorage;
-  /** How long SYNCING may take before the node goes RECOVERING and keeps catching up, ms. Default 10000. */
-  syncTimeoutMs?: number;
-  /**
-   * Proof-of-π admission (spec §8.1, Sybil and DoS): this node solves a proof bound to
-   * its key, the cluster and the epoch before it announces, and links only to members
-   * whose proof verifies. Every node of a cluster must use the same settings. Off
-   * unless given (docs/security.md says why); `difficulty` defaults to
-   * `DEFAULT_DIFFICULTY` (19 bits: ~0.1 s median in Chromium).
-   */
-  admission?: { difficulty?: number; epochMs?: number };
-  /** Per-peer inbound message rate limit (DoS): default 1000/s with bursts of 2000; a peer far over it is cut off. */
-  linkRate?: { perSecond: number; burst: number };
-  /** Interval of the health self-check (weight cache integrity), ms. Default 10000. */
-  healthCheckMs?: number;
-  /** Bound of each recovery rung (spec §7), ms. */
-  recoveryTimeouts?: Partial<Record<'reconnectPeers' | 'resyncState' | 'resetMathEngine' | 'hardReset', number>>;
-  /** How long a member must stay silent during `reconnectPeers` to be counted gone, ms. Default 1200. */
-  probeMs?: number;
-  /** How long a consensus slot waits for a quorum, ms. Default 10000. */
-  consensusTimeoutMs?: number;
-  /** Background anti-entropy interval, ms. Default 10000. */
-  antiEntropyMs?: number;
-  /** Clock, timers and randomness; the simulator passes a virtual one. Default: the system's. */
-  runtime?: Runtime;
-  /** Diagnostic log sink. Default: nothing. */
-  log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
-}
-
-/** Splits a comma-separated signaling attribute into URLs. */
-export function parseSignalingList(value: readonly string[] | string): string[] {
-  const list = typeof value === 'string' ? value.split(',') : [...value];
-  return list.map((s) => s.trim()).filter((s) => s.length > 0);
-}
+import { IndexedDbStorage, Replica, type Entry, type EntryKind } from './sync/index.js';
 
 /** A π-node. Create, `start()`, listen to events, `stop()`. */
 export class PiNode extends EventTarget {
@@ -121,8 +52,7 @@ export class PiNode extends EventTarget {
   private restartTimer: TimerHandle | undefined;
   private restartDelayMs = 1_000;
   private detachOnline: (() => void) | null = null;
-  private proofText: string | undefined;
-  private proofTimer: TimerHandle | undefined;
+  private ticket: AdmissionTicket | null = null;
   private readonly rt: Runtime;
   private starting: Promise<void> | null = null;
   private readonly changes: StateChange[] = [];
@@ -226,7 +156,8 @@ export class PiNode extends EventTarget {
     this.rt.clearTimeout(this.syncTimer);
     this.rt.clearTimeout(this.healthTimer);
     this.rt.clearTimeout(this.restartTimer);
-    this.rt.clearTimeout(this.proofTimer);
+    this.ticket?.close();
+    this.ticket = null;
     this.detachOnline?.();
     this.detachOnline = null;
     await this.stopNetwork('node stopped');
@@ -258,7 +189,10 @@ export class PiNode extends EventTarget {
       this.replica = replica;
       replica.addEventListener('change', (ev) => this.dispatchEvent(new CustomEvent('change', { detail: (ev as CustomEvent).detail })));
     }
-    if (this.options.admission) await this.solveAdmission(identity);
+    if (this.options.admission && !this.ticket) {
+      this.ticket = new AdmissionTicket(identity, this.options.clusterId, this.options.admission, this.rt);
+      await this.ticket.solve();
+    }
     this.net = this.buildNetwork(identity, replica);
     this.machine.transition('DISCOVERING', this.options.admission ? 'identity, state and proof-of-π ready' : 'identity and state loaded');
     this.net.start();
@@ -287,7 +221,7 @@ export class PiNode extends EventTarget {
       getState: () => this.state,
       readyMembers: () => this.readyMembers(),
       isEvicted: (id) => this.isEvicted(id),
-      admission: this.options.admission ? this.admissionCheck() : undefined,
+      admission: this.ticket ?? undefined,
       linkRate: this.options.linkRate,
       onEvicted: (id) => this.onEvicted(id),
       forward: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
@@ -295,38 +229,6 @@ export class PiNode extends EventTarget {
       onSignalingUp: () => this.startDiscoveryWindow(),
       onCaughtUp: () => this.onCaughtUp(),
     });
-  }
-
-  /** Solves this epoch's proof-of-π in a Worker, and again at every epoch boundary. */
-  private async solveAdmission(identity: Identity): Promise<void> {
-    const epochMs = this.options.admission?.epochMs ?? DEFAULT_EPOCH_MS;
-    const epoch = epochOf(this.rt.now(), epochMs);
-    const solver = new PowSolver();
-    try {
-      const proof = await solver.solve({ publicKey: identity.publicKey, clusterId: this.options.clusterId, epoch, difficulty: this.options.admission?.difficulty });
-      this.proofText = toBase64(encodePowProof(proof));
-    } finally {
-      solver.terminate();
-    }
-    this.rt.clearTimeout(this.proofTimer);
-    this.proofTimer = this.rt.setTimeout(() => void this.solveAdmission(identity).catch(() => undefined), (epoch + 1) * epochMs - this.rt.now() + 1);
-  }
-
-  private admissionCheck(): Admission {
-    const { difficulty, epochMs } = this.options.admission ?? {};
-    return {
-      proofText: () => this.proofText,
-      verify: (publicKey, text) => {
-        if (!text) throw new KpcError('POW_INVALID', 'no proof-of-π in the announce');
-        let proof;
-        try {
-          proof = decodePowProof(fromBase64(text));
-        } catch (err) {
-          throw isKpcError(err) ? err : new KpcError('POW_MALFORMED', String(err));
-        }
-        verifyProof(proof, { publicKey, clusterId: this.options.clusterId, now: this.rt.now(), epochMs, minDifficulty: difficulty });
-      },
-    };
   }
 
   private async stopNetwork(reason: string): Promise<void> {
@@ -537,7 +439,8 @@ export class PiNode extends EventTarget {
      * goodbye, timers stop, and the node does nothing more (its state stays as it was).
      */
     crash: (): void => {
-      for (const t of [this.healthTimer, this.syncTimer, this.connectTimer, this.discoveryTimer, this.restartTimer, this.proofTimer]) this.rt.clearTimeout(t);
+      for (const t of [this.healthTimer, this.syncTimer, this.connectTimer, this.discoveryTimer, this.restartTimer]) this.rt.clearTimeout(t);
+      this.ticket?.close();
       this.detachOnline?.();
       this.detachOnline = null;
       const net = this.net;
@@ -603,44 +506,18 @@ export class PiNode extends EventTarget {
   }
 
   private recoveryActions(): RecoveryActions {
-    const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
-      const t0 = this.rt.now();
-      while (!cond()) {
-        if (this.rt.now() - t0 > ms || !this.net) return false;
-        await sleep(this.rt, 50);
-      }
-      return true;
-    };
-    const linked = () => !!this.net && this.net.mesh.peers.length >= this.net.mesh.requiredPeers;
-    return {
-      reconnectPeers: async () => {
-        const mesh = this.net?.mesh;
-        if (!mesh) return false;
-        const since = this.rt.now();
-        mesh.reconnect();
-        // Unlinked members that do not answer the announce within the probe are gone: the
-        // minimum shrinks. A live one forgotten by mistake comes back with its next announce.
-        const probeMs = this.options.probeMs ?? 1_200;
-        if (await waitFor(linked, probeMs)) return true;
-        // Announces already in flight when the probe began (a crashed node's last words) do not count.
-        mesh.forgetSilentMembers(since + Math.min(300, probeMs / 4));
-        mesh.reconnect();
-        return waitFor(linked, 4_000);
-      },
-      resyncState: async () => {
-        const net = this.net;
-        if (!net) return false;
-        net.gossip.resync();
-        return waitFor(() => !!this.net && (this.net.mesh.peers.length === 0 || this.net.gossip.caughtUp), 5_000);
-      },
-      resetMathEngine: async () => {
+    return recoveryActions({
+      runtime: this.rt,
+      network: () => this.net,
+      probeMs: this.options.probeMs ?? 1_200,
+      resetMath: async () => {
         this.weights.clear();
         this.worker?.terminate();
         this.worker = null;
         const probe = await this.regenerateLayer(MATH_PROBE.spec);
-        return toHex(sha256(new Uint8Array(probe.buffer, probe.byteOffset, probe.byteLength))) === MATH_PROBE.sha256;
+        return toHex(sha256(new Uint8Array(probe.buffer, probe.byteOffset, probe.byteLength)));
       },
-      hardReset: async () => {
+      rebuildNetwork: async () => {
         const identity = this.identityValue;
         const replica = this.replica;
         if (!identity || !replica) return false;
@@ -648,9 +525,9 @@ export class PiNode extends EventTarget {
         await this.stopNetwork('hard reset');
         this.net = this.buildNetwork(identity, replica);
         this.net.start();
-        return waitFor(() => !!this.net && this.net.mesh.signalingConnected > 0 && linked(), 10_000);
+        return true;
       },
-    };
+    });
   }
 
   /** After a failed ladder: a new lifecycle after a back-off (1 s, doubling to 60 s). */

@@ -5,7 +5,7 @@
  * still unhealthy. Every attempt and its result is a `recovery` event.
  */
 import { KpcError } from './errors.js';
-import type { Runtime } from './runtime.js';
+import { sleep, type Runtime } from './runtime.js';
 
 /** The four strategies of spec §7, in order. */
 export const RECOVERY_STRATEGIES = ['reconnectPeers', 'resyncState', 'resetMathEngine', 'hardReset'] as const;
@@ -94,3 +94,62 @@ export const MATH_PROBE = Object.freeze({
   spec: Object.freeze({ seed: 0x6b7063, layer: 0, rows: 8, cols: 64 }),
   sha256: '81f941694a2be634305d09bf2bb4eb225cf12ea7e31ddd6a331400c965ef3c6e',
 });
+
+/** What the rungs act on: the node's current network, and how to rebuild parts of it. */
+export interface RecoveryHost {
+  readonly runtime: Runtime;
+  /** The live network, or null while stopped or being rebuilt. */
+  network(): { mesh: import('./mesh/mesh.js').Mesh; gossip: import('./gossip/sync-gossip.js').SyncGossip } | null;
+  /** How long a member may stay silent during `reconnectPeers` before it is counted gone. */
+  readonly probeMs: number;
+  /** Clears the weight cache and restarts the regeneration Worker; resolves with the probe layer's SHA-256 hex. */
+  resetMath(): Promise<string>;
+  /** Drops the network (connections, volatile state) and builds a new one; false when there is nothing to rebuild. */
+  rebuildNetwork(): Promise<boolean>;
+}
+
+/** The four rungs of spec §7 over a node. */
+export function recoveryActions(host: RecoveryHost): RecoveryActions {
+  const rt = host.runtime;
+  const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
+    const t0 = rt.now();
+    while (!cond()) {
+      if (rt.now() - t0 > ms || !host.network()) return false;
+      await sleep(rt, 50);
+    }
+    return true;
+  };
+  const linked = () => {
+    const mesh = host.network()?.mesh;
+    return !!mesh && mesh.peers.length >= mesh.requiredPeers;
+  };
+  return {
+    reconnectPeers: async () => {
+      const mesh = host.network()?.mesh;
+      if (!mesh) return false;
+      const since = rt.now();
+      mesh.reconnect();
+      // Unlinked members that do not answer the announce within the probe are gone: the
+      // minimum shrinks. A live one forgotten by mistake comes back with its next announce.
+      if (await waitFor(linked, host.probeMs)) return true;
+      // Announces already in flight when the probe began (a crashed node's last words) do not count.
+      mesh.forgetSilentMembers(since + Math.min(300, host.probeMs / 4));
+      mesh.reconnect();
+      return waitFor(linked, 4_000);
+    },
+    resyncState: async () => {
+      const net = host.network();
+      if (!net) return false;
+      net.gossip.resync();
+      return waitFor(() => {
+        const n = host.network();
+        return !!n && (n.mesh.peers.length === 0 || n.gossip.caughtUp);
+      }, 5_000);
+    },
+    resetMathEngine: async () => (await host.resetMath()) === MATH_PROBE.sha256,
+    hardReset: async () => {
+      if (!(await host.rebuildNetwork())) return false;
+      return waitFor(() => (host.network()?.mesh.signalingConnected ?? 0) > 0 && linked(), 10_000);
+    },
+  };
+}

@@ -27,9 +27,10 @@ import {
 import type { NodeState } from '../state/machine.js';
 import type { Link, LinkFactory } from './link.js';
 import { createSignaling, type SignalingChannel } from './signaling.js';
-import type { PeerInfo, TopologyLink, TopologyNode, TopologySnapshot } from './types.js';
+import type { PeerInfo, TopologySnapshot } from './types.js';
 import { Discovery, type Admission } from './discovery.js';
-import { PeerPenalties } from './penalties.js';
+import { buildTopology } from './topology.js';
+import { PeerPenalties, TokenBucket } from './penalties.js';
 import { SeenSet } from './util.js';
 import { randomHex64, sleep, systemRuntime, type Runtime, type TimerHandle } from '../runtime.js';
 
@@ -82,9 +83,8 @@ interface PeerEntry {
   connectTimer?: TimerHandle;
   /** Highest envelope seq taken from this peer: a link is ordered, so seqs only grow. */
   lastSeq: number;
-  /** Token bucket of inbound messages. */
-  tokens: number;
-  refilledAt: number;
+  /** Inbound message rate limit. */
+  bucket: TokenBucket;
   /** Messages dropped by the rate limit since the last penalty point. */
   throttled: number;
 }
@@ -255,28 +255,14 @@ export class Mesh extends EventTarget {
 
   /** This node, its peers and their peers, with the links between them. */
   topology(): TopologySnapshot {
-    const nodes = new Map<string, TopologyNode>();
-    const links = new Map<string, TopologyLink>();
-    const addLink = (x: string, y: string, health?: 'suspect' | 'dead') => {
-      const [a, b] = x < y ? [x, y] : [y, x];
-      links.set(`${a}|${b}`, health ? { a, b, health } : { a, b });
-    };
-    nodes.set(this.nodeId, { nodeId: this.nodeId, state: this.opts.getState() });
-    for (const [id] of this.deadLinks) {
-      if (!nodes.has(id)) nodes.set(id, { nodeId: id, state: 'UNKNOWN' });
-      addLink(this.nodeId, id, 'dead');
-    }
-    for (const peer of this.peers) {
-      nodes.set(peer.nodeId, { nodeId: peer.nodeId, state: peer.state });
-      addLink(this.nodeId, peer.nodeId, peer.health === 'suspect' ? 'suspect' : undefined);
-      for (const far of this.peersById.get(peer.nodeId)!.peers) {
-        // Our own links are already in, with the health only we can see: never overwrite them.
-        if (far === this.nodeId) continue;
-        if (!nodes.has(far)) nodes.set(far, { nodeId: far, state: this.discovery.members.get(far)?.state ?? 'UNKNOWN' });
-        if (!links.has(far < peer.nodeId ? `${far}|${peer.nodeId}` : `${peer.nodeId}|${far}`)) addLink(peer.nodeId, far);
-      }
-    }
-    return { nodes: [...nodes.values()], links: [...links.values()] };
+    return buildTopology({
+      self: this.nodeId,
+      state: this.opts.getState(),
+      peers: this.peers,
+      peersOf: (id) => this.peersById.get(id)?.peers ?? [],
+      dead: this.deadLinks.keys(),
+      stateOf: (id) => this.discovery.members.get(id)?.state ?? 'UNKNOWN',
+    });
   }
 
   // ---------------------------------------------------------------- sending
@@ -468,7 +454,7 @@ export class Mesh extends EventTarget {
     const now = this.rt.now();
     const entry: PeerEntry = {
       link, session, initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [],
-      lastSeq: -1, tokens: this.rate.burst, refilledAt: now, throttled: 0,
+      lastSeq: -1, bucket: new TokenBucket(this.rate, () => this.rt.now()), throttled: 0,
     };
     this.peersById.set(remoteId, entry);
     link.onSignal = (data) => {
@@ -510,13 +496,7 @@ export class Mesh extends EventTarget {
 
   /** Token bucket: false when the peer is over its rate (checked before any decoding work). */
   private admitRate(remoteId: string, entry: PeerEntry): boolean {
-    const now = this.rt.now();
-    entry.tokens = Math.min(this.rate.burst, entry.tokens + ((now - entry.refilledAt) * this.rate.perSecond) / 1000);
-    entry.refilledAt = now;
-    if (entry.tokens >= 1) {
-      entry.tokens -= 1;
-      return true;
-    }
+    if (entry.bucket.take()) return true;
     if (++entry.throttled >= THROTTLED_PER_POINT) {
       entry.throttled = 0;
       this.penalize(remoteId, new KpcError('MESH_RATE_LIMITED', `peer exceeds ${this.rate.perSecond} messages/s`));

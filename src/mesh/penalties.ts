@@ -37,3 +37,27 @@ export class PeerPenalties {
     return false;
   }
 }
+
+/** A token bucket: `perSecond` sustained, `burst` at once. */
+export class TokenBucket {
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    private readonly rate: { perSecond: number; burst: number },
+    private readonly now: () => number,
+  ) {
+    this.tokens = rate.burst;
+    this.refilledAt = now();
+  }
+
+  /** Takes one token; false when the bucket is empty. */
+  take(): boolean {
+    const t = this.now();
+    this.tokens = Math.min(this.rate.burst, this.tokens + ((t - this.refilledAt) * this.rate.perSecond) / 1000);
+    this.refilledAt = t;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
