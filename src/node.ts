@@ -471,7 +471,8 @@ export class PiNode extends EventTarget {
   /** Periodic self-check: a corrupted weight cache sends a READY node into recovery. */
   private async checkHealth(): Promise<void> {
     if (this.state !== 'READY' || this.recovering) return;
-    const bad = this.weights.verify();
+    // A few tensors per tick: a full pass over a large model's cache every tick would be a steady cost.
+    const bad = this.weights.verifySome(4);
     if (bad.length > 0) void this.recover(`weight cache corrupted (${bad.length} tensors)`);
   }
 

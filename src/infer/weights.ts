@@ -241,6 +241,22 @@ export class WeightCache {
     return bad;
   }
 
+  /**
+   * Like {@link WeightCache.verify} over the next `count` tensors only, round-robin: a
+   * periodic check then costs a slice of the cache per tick, not a pass over all of it.
+   */
+  verifySome(count: number): string[] {
+    const keys = [...this.#entries.keys()];
+    const bad: string[] = [];
+    for (let i = 0; i < Math.min(count, keys.length); i++) {
+      const key = keys[(this.#cursor + i) % keys.length];
+      if (digest(this.#entries.get(key)!) !== this.#digests.get(key)) bad.push(key);
+    }
+    this.#cursor = keys.length === 0 ? 0 : (this.#cursor + count) % keys.length;
+    return bad;
+  }
+  #cursor = 0;
+
   /** True when `key` is cached (does not count as a use). */
   has(key: string): boolean {
     return this.#entries.has(key);

@@ -233,9 +233,10 @@ export class Mesh extends EventTarget {
 
   /** Other nodes of the cluster seen recently (announced or linked). */
   get knownOthers(): number {
-    const ids = new Set(this.discovery.members.keys());
-    for (const id of this.peersById.keys()) ids.add(id);
-    return ids.size;
+    // Counted without building a set: this runs on every mesh event.
+    let n = this.discovery.members.size;
+    for (const id of this.peersById.keys()) if (!this.discovery.members.has(id)) n++;
+    return n;
   }
 
   /** How many links this node must hold to be healthy: `min(minPeers, others)`. */
