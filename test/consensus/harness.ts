@@ -6,6 +6,7 @@
 import { ConsensusEngine, type ConsensusOptions, type Decision, type Executor } from '../../src/consensus/index.js';
 import { identityFromSecretKey, type Identity } from '../../src/crypto/identity.js';
 import { KpcError } from '../../src/errors.js';
+import { mulberry32 } from '../../src/infer/sampler.js';
 import type { JsonValue } from '../../src/protocol/canonical-json.js';
 import { VirtualRuntime as BaseVirtualRuntime, settle } from '../helpers/virtual-runtime.js';
 
@@ -14,17 +15,8 @@ export { settle };
 /** Virtual epoch of every test. */
 export const T0 = 1_700_000_000_000;
 
-/** mulberry32: tiny seeded PRNG, plenty for choosing delays. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the sampler uses (mulberry32): plenty for choosing delays. */
+export const prng = mulberry32;
 
 /** Virtual time starting at {@link T0}, `random()` from a seed. */
 export class VirtualRuntime extends BaseVirtualRuntime {
