@@ -17,6 +17,8 @@ export interface ClusterContext {
   readonly signaling: string[];
   /** ICE servers for WebRTC (empty: loopback and LAN only). */
   readonly iceServers: RTCIceServer[];
+  /** Proof-of-π admission difficulty in bits; 0 turns admission off; absent: the default (19). */
+  readonly powDifficulty?: number;
   /** The page's nodes of this cluster; `<kpc-node>` registers, `<kpc-mesh-view>` draws. */
   readonly registry: ClusterRegistry;
   /** Runs inference for `<kpc-infer>` elements inside (e.g. pipelined over the mesh); absent: they run the model locally. */

@@ -18,6 +18,7 @@ export type KpcErrorCode =
   | 'PROTO_WRONG_SENDER'
   | 'PROTO_BAD_BODY'
   | 'PROTO_CLOCK_SKEW'
+  | 'PROTO_BAD_MAC'
   // crypto / identity
   | 'CRYPTO_BAD_KEY'
   | 'CRYPTO_BAD_ENCODING'
@@ -30,6 +31,7 @@ export type KpcErrorCode =
   | 'MESH_CLOSED'
   | 'MESH_NOT_ADMITTED'
   | 'MESH_RATE_LIMITED'
+  | 'MESH_BAD_HANDSHAKE'
   | 'PROTO_REPLAY'
   // recovery
   | 'RECOVERY_TIMEOUT'

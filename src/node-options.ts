@@ -45,12 +45,12 @@ export interface PiNodeOptions {
   syncTimeoutMs?: number;
   /**
    * Proof-of-π admission (spec §8.1, Sybil and DoS): this node solves a proof bound to
-   * its key, the cluster and the epoch before it announces, and links only to members
-   * whose proof verifies. Every node of a cluster must use the same settings. Off
-   * unless given (docs/security.md says why); `difficulty` defaults to
-   * `DEFAULT_DIFFICULTY` (19 bits: ~0.1 s median in Chromium).
+   * its key, the cluster and the epoch (in a Worker) before it announces, and links
+   * only to members whose proof verifies. **On by default**, at `DEFAULT_DIFFICULTY`
+   * (19 bits) and hourly epochs. Every node of a cluster must use the same settings.
+   * `false` turns it off: any signed member is then linked (docs/security.md).
    */
-  admission?: AdmissionSettings;
+  admission?: AdmissionSettings | false;
   /** Per-peer inbound message rate limit (DoS): default 1000/s with bursts of 2000; a peer far over it is cut off. */
   linkRate?: { perSecond: number; burst: number };
   /** Interval of the health self-check (weight cache integrity), ms. Default 10000. */

@@ -189,12 +189,13 @@ export class PiNode extends EventTarget {
       this.replica = replica;
       replica.addEventListener('change', (ev) => this.dispatchEvent(new CustomEvent('change', { detail: (ev as CustomEvent).detail })));
     }
-    if (this.options.admission && !this.ticket) {
-      this.ticket = new AdmissionTicket(identity, this.options.clusterId, this.options.admission, this.rt);
+    const admission = this.options.admission ?? {};
+    if (admission && !this.ticket) {
+      this.ticket = new AdmissionTicket(identity, this.options.clusterId, admission, this.rt);
       await this.ticket.solve();
     }
     this.net = this.buildNetwork(identity, replica);
-    this.machine.transition('DISCOVERING', this.options.admission ? 'identity, state and proof-of-π ready' : 'identity and state loaded');
+    this.machine.transition('DISCOVERING', admission ? 'identity, state and proof-of-π ready' : 'identity and state loaded');
     this.net.start();
     this.healthTimer = this.rt.setInterval(() => void this.checkHealth(), this.options.healthCheckMs ?? 10_000);
     this.detachOnline ??= this.watchBrowserOnline();

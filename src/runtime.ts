@@ -22,6 +22,11 @@ export interface Runtime {
   setInterval(fn: () => void, ms: number): TimerHandle;
   /** A uniform number in [0, 1): jitter, nonces, session ids. Not for keys. */
   random(): number;
+  /**
+   * `n` bytes for ephemeral key material. Absent (the default): the platform's
+   * CSPRNG. Only a simulation sets it, to a seeded stream, so its runs replay exactly.
+   */
+  keyBytes?(n: number): Uint8Array;
 }
 
 /** The real thing: `Date.now`, global timers, `Math.random`. */

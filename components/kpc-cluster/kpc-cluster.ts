@@ -54,6 +54,15 @@ export class KpcCluster extends LitElement {
   @property({ attribute: 'ice-servers', converter: iceServersConverter })
   iceServers: RTCIceServer[] = [];
 
+  /**
+   * Proof-of-π admission difficulty in bits (spec §8.1): every node solves a proof this
+   * hard before it announces, and links only to nodes whose proof verifies at it. All
+   * nodes of a cluster, on every page, must use the same value. `0` turns admission
+   * off. Default: the SDK's (19 bits, ~0.1 s median in Chromium).
+   */
+  @property({ attribute: 'pow-difficulty', type: Number, reflect: true })
+  powDifficulty?: number;
+
   /** The nodes of this cluster on this page. The same object for the element's whole life. */
   readonly registry: ClusterRegistry = new ClusterRegistry();
 
@@ -75,7 +84,7 @@ export class KpcCluster extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('signaling') || changed.has('clusterId') || changed.has('iceServers')) {
+    if (changed.has('signaling') || changed.has('clusterId') || changed.has('iceServers') || changed.has('powDifficulty')) {
       if (changed.has('iceServers') && validIceServers(this.iceServers ?? []) === null) {
         this.dispatchEvent(
           new CustomEvent('kpc-error', {
@@ -97,6 +106,7 @@ export class KpcCluster extends LitElement {
       clusterId: (this.clusterId ?? '').trim(),
       signaling: parseSignalingList(this.signaling ?? ''),
       iceServers: validIceServers(this.iceServers ?? []) ?? [],
+      ...(this.powDifficulty === undefined || this.powDifficulty === null ? {} : { powDifficulty: this.powDifficulty }),
       registry: this.registry,
       inference: this.inference,
     };
@@ -110,6 +120,7 @@ export class KpcCluster extends LitElement {
       cur !== undefined &&
       cur.clusterId === next.clusterId &&
       cur.signaling.join(',') === next.signaling.join(',') &&
+      cur.powDifficulty === next.powDifficulty &&
       sameIceServers(cur.iceServers, next.iceServers);
     if (!same) this.provided = next;
   }

@@ -147,6 +147,10 @@ export class KpcNode extends LitElement {
   @property({ attribute: 'health-check-ms', type: Number })
   healthCheckMs?: number;
 
+  /** Proof-of-π admission difficulty in bits; `0` turns admission off. Overrides the cluster's; default 19. */
+  @property({ attribute: 'pow-difficulty', type: Number })
+  powDifficulty?: number;
+
   @consume({ context: clusterContext, subscribe: true })
   @state()
   private cluster?: ClusterContext;
@@ -296,16 +300,19 @@ export class KpcNode extends LitElement {
     const minPeers = this.minPeers ?? undefined;
     const heartbeatMs = this.heartbeatMs ?? undefined;
     const healthCheckMs = this.healthCheckMs ?? undefined;
-    const key = JSON.stringify([clusterId, signaling, iceServers, identitySlot ?? null, minPeers ?? null, heartbeatMs ?? null, healthCheckMs ?? null]);
+    const powDifficulty = this.powDifficulty ?? ctx?.powDifficulty;
+    const key = JSON.stringify([clusterId, signaling, iceServers, identitySlot ?? null, minPeers ?? null, heartbeatMs ?? null, healthCheckMs ?? null, powDifficulty ?? null]);
     const problems: string[] = [];
     if (this.iceServers !== undefined && this.iceServers !== null && ownIce === null) problems.push('ice-servers must be a JSON array of RTCIceServer objects');
     if (minPeers !== undefined && !(Number.isInteger(minPeers) && minPeers >= 0)) problems.push('min-peers must be a whole number ≥ 0');
     if (heartbeatMs !== undefined && !(Number.isFinite(heartbeatMs) && heartbeatMs > 0)) problems.push('heartbeat-ms must be a positive number');
     if (healthCheckMs !== undefined && !(Number.isFinite(healthCheckMs) && healthCheckMs > 0)) problems.push('health-check-ms must be a positive number');
+    if (powDifficulty !== undefined && !(Number.isInteger(powDifficulty) && powDifficulty >= 0 && powDifficulty <= 32)) problems.push('pow-difficulty must be a whole number from 0 to 32');
     if (!clusterId) problems.push('no cluster id: set cluster-id here or on an enclosing <kpc-cluster>');
     if (signaling.length === 0) problems.push('no signaling URL: set signaling here or on an enclosing <kpc-cluster>');
     if (problems.length > 0) return { key, error: new KpcError('CONFIG_INVALID', problems.join('; '), { problems }) };
-    return { key, options: { clusterId, signaling, iceServers, identitySlot, minPeers, heartbeatMs, healthCheckMs } };
+    const admission = powDifficulty === undefined ? undefined : powDifficulty === 0 ? (false as const) : { difficulty: powDifficulty };
+    return { key, options: { clusterId, signaling, iceServers, identitySlot, minPeers, heartbeatMs, healthCheckMs, admission } };
   }
 
   private async run(auto: boolean): Promise<void> {

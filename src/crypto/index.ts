@@ -1,5 +1,6 @@
 /**
- * Crypto concern: byte helpers, Ed25519 node identities and their persistence.
+ * Crypto concern: byte helpers, Ed25519 node identities and their persistence,
+ * and the X25519/HKDF/HMAC keys of authenticated links.
  * A leaf: it imports nothing from other concerns except the shared errors.
  */
 export {
@@ -25,5 +26,16 @@ export {
   verify,
   type Identity,
 } from './identity.js';
+export {
+  LINK_KEY_BYTES,
+  LINK_TAG_BYTES,
+  deriveLinkKeys,
+  equalTags,
+  generateLinkKeyPair,
+  linkTag,
+  type LinkKeyInput,
+  type LinkKeyPair,
+  type LinkKeys,
+} from './link-keys.js';
 export { IDENTITY_STORE, deleteIdentity, loadOrCreateIdentity, type IdentityStoreOptions } from './identity-store.js';
 export { claimIdentitySlot, type SlotClaim } from './slot-lock.js';

@@ -30,6 +30,11 @@ export interface Link {
   close(): void;
   /** Live channel settings, once open. */
   channelInfo(): ChannelInfo | null;
+  /**
+   * The transport's certificate fingerprints of both ends (`"sha-256 AB:…"`), once
+   * negotiated, for transports that have them (DTLS). The link handshake binds them.
+   */
+  fingerprints?(): { local: string; remote: string } | null;
   onSignal: ((data: unknown) => void) | null;
   onOpen: (() => void) | null;
   onMessage: ((bytes: Uint8Array) => void) | null;

@@ -2,8 +2,10 @@
  * The mesh (spec §4): discovery through signaling, WebRTC links, at least
  * `min(minPeers, others)` peers, heartbeats every `heartbeatMs`.
  *
- * Every message — on a signaling server or a data channel — is a signed
- * envelope. Nothing from the network is trusted: frames are size-checked,
+ * Every message through signaling is a signed envelope. A data channel starts with
+ * a signed handshake ({@link LinkSession}) and carries HMAC-tagged envelopes after
+ * it; a link counts as open only once both handshakes are done. Nothing from the
+ * network is trusted: frames are size-checked,
  * decoded, validated and signature-checked before they touch any state; a bad
  * one is dropped with a typed {@link KpcError}, a log line and a `reject` event.
  *
@@ -32,6 +34,7 @@ import { Discovery, type Admission } from './discovery.js';
 import { buildTopology } from './topology.js';
 import { PeerPenalties, TokenBucket } from './penalties.js';
 import { SeenSet } from './util.js';
+import { HANDSHAKE_MAX_SKEW_MS, LinkSession } from './link-session.js';
 import { randomHex64, sleep, systemRuntime, type Runtime, type TimerHandle } from '../runtime.js';
 
 /** Options of {@link Mesh}. */
@@ -71,8 +74,12 @@ export interface MeshOptions {
 interface PeerEntry {
   link: Link;
   session: string;
+  /** The link handshake and, once it is done, the link's HMAC keys. */
+  auth: LinkSession;
+  handshakeSent: boolean;
   initiator: boolean;
   createdAt: number;
+  /** When both handshakes were done: the link counts as open from then on. */
   openedAt?: number;
   lastHeard: number;
   state: NodeState | 'UNKNOWN';
@@ -108,6 +115,11 @@ const DEAD_LINK_MS = 10_000;
 /** Reasons a link ends that are not failures. */
 const CLEAN_ENDS = new Set(['peer said goodbye', 'node stopped', 'replaced by a new offer', 'hard reset', 'recovery failed', 'browser offline']);
 
+
+/** Whether a link is open and both its handshakes are done. */
+function established(p: PeerEntry): boolean {
+  return p.openedAt !== undefined && p.link.open;
+}
 
 /** Discovery, links and heartbeats for one node. */
 export class Mesh extends EventTarget {
@@ -198,7 +210,7 @@ export class Mesh extends EventTarget {
     if (!this.running) return;
     this.discovery.stop();
     for (const [id, p] of this.peersById) {
-      if (p.link.open) this.sendTo(id, { type: MessageType.GOODBYE, body: { reason } });
+      if (established(p)) this.sendTo(id, { type: MessageType.GOODBYE, body: { reason } });
     }
     this.running = false;
     this.rt.clearTimeout(this.heartbeatTimer);
@@ -224,8 +236,8 @@ export class Mesh extends EventTarget {
   get peers(): PeerInfo[] {
     const out: PeerInfo[] = [];
     for (const [nodeId, p] of this.peersById) {
-      if (p.link.open && p.openedAt !== undefined) {
-        out.push({ nodeId, state: p.state, rttMs: p.rttMs, connectedAt: p.openedAt, health: this.isSuspect(p) ? 'suspect' : 'ok' });
+      if (established(p)) {
+        out.push({ nodeId, state: p.state, rttMs: p.rttMs, connectedAt: p.openedAt!, health: this.isSuspect(p) ? 'suspect' : 'ok' });
       }
     }
     return out.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
@@ -271,7 +283,7 @@ export class Mesh extends EventTarget {
   /** Sends application bytes to one peer. @throws KpcError `MESH_CLOSED` if not linked. */
   send(nodeId: string, bytes: Uint8Array): void {
     const p = this.peersById.get(nodeId);
-    if (!p?.link.open) throw new KpcError('MESH_CLOSED', `no open link to ${nodeId}`);
+    if (!p || !established(p)) throw new KpcError('MESH_CLOSED', `no open link to ${nodeId}`);
     this.sendTo(nodeId, { type: MessageType.APP, body: bytes });
   }
 
@@ -290,7 +302,8 @@ export class Mesh extends EventTarget {
    * Used by the layers above the mesh, which receive theirs as `protocol` events.
    */
   sendMessage(nodeId: string, msg: OutgoingMessage): boolean {
-    if (!this.peersById.get(nodeId)?.link.open) return false;
+    const p = this.peersById.get(nodeId);
+    if (!p || !established(p)) return false;
     this.sendTo(nodeId, msg);
     return true;
   }
@@ -333,7 +346,7 @@ export class Mesh extends EventTarget {
   /** Connection attempts not open yet. */
   get pendingLinks(): number {
     let n = 0;
-    for (const p of this.peersById.values()) if (!p.link.open) n++;
+    for (const p of this.peersById.values()) if (!established(p)) n++;
     return n;
   }
 
@@ -370,18 +383,23 @@ export class Mesh extends EventTarget {
 
   // ---------------------------------------------------------------- internals
 
-  private nextEnvelope(msg: OutgoingMessage): Uint8Array {
+  /** Signed, or HMAC-tagged with `macKey` (a link's send key). */
+  private nextEnvelope(msg: OutgoingMessage, macKey?: Uint8Array): Uint8Array {
     this.seq = (this.seq + 1) >>> 0;
     return encodeEnvelope(this.opts.identity, { ...msg, seq: this.seq, timestamp: Math.max(0, Math.floor(this.rt.now())) } as never, {
       maxBytes: this.opts.maxMessageBytes,
+      macKey,
     });
   }
 
   private sendTo(nodeId: string, msg: OutgoingMessage): void {
     const p = this.peersById.get(nodeId);
     if (!p?.link.open || this.silenced) return;
+    // The handshake is signed; everything else waits for the link keys and is tagged.
+    const macKey = msg.type === MessageType.HANDSHAKE ? undefined : p.auth.keys?.send;
+    if (msg.type !== MessageType.HANDSHAKE && !macKey) return;
     try {
-      p.link.send(this.nextEnvelope(msg));
+      p.link.send(this.nextEnvelope(msg, macKey));
     } catch (err) {
       this.log('warn', 'send failed', { to: nodeId, error: String(err) });
     }
@@ -454,7 +472,8 @@ export class Mesh extends EventTarget {
     const link = this.opts.links.create(remoteId, initiator);
     const now = this.rt.now();
     const entry: PeerEntry = {
-      link, session, initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [],
+      link, session, auth: new LinkSession(this.opts.identity, remoteId, session, link, this.rt.keyBytes?.bind(this.rt)), handshakeSent: false,
+      initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [],
       lastSeq: -1, bucket: new TokenBucket(this.rate, () => this.rt.now()), throttled: 0,
     };
     this.peersById.set(remoteId, entry);
@@ -463,20 +482,28 @@ export class Mesh extends EventTarget {
       this.discovery.sendSignal(remoteId, signal);
     };
     link.onOpen = () => {
-      this.rt.clearTimeout(entry.connectTimer);
-      entry.openedAt = entry.lastHeard = this.rt.now();
-      this.sendTo(remoteId, { type: MessageType.HELLO, body: { clusterId: this.opts.clusterId, state: this.opts.getState() } });
-      this.dispatch('peer-open', { nodeId: remoteId });
-      this.peersChanged();
+      this.sendTo(remoteId, { type: MessageType.HANDSHAKE, body: entry.auth.handshake() });
+      entry.handshakeSent = true;
+      this.maybeEstablish(remoteId, entry);
     };
     link.onMessage = (bytes) => this.onLinkMessage(remoteId, entry, bytes);
     link.onClose = (reason) => {
       if (this.peersById.get(remoteId) === entry) this.dropPeer(remoteId, reason);
     };
     entry.connectTimer = this.rt.setTimeout(() => {
-      if (!link.open) this.dropPeer(remoteId, 'connect timeout');
+      if (!established(entry)) this.dropPeer(remoteId, entry.link.open ? 'handshake timeout' : 'connect timeout');
     }, this.opts.connectTimeoutMs);
     return entry;
+  }
+
+  /** Both handshakes done and the channel open: the link is up. */
+  private maybeEstablish(remoteId: string, entry: PeerEntry): void {
+    if (established(entry) || !entry.link.open || !entry.handshakeSent || !entry.auth.keys) return;
+    this.rt.clearTimeout(entry.connectTimer);
+    entry.openedAt = entry.lastHeard = this.rt.now();
+    this.sendTo(remoteId, { type: MessageType.HELLO, body: { clusterId: this.opts.clusterId, state: this.opts.getState() } });
+    this.dispatch('peer-open', { nodeId: remoteId });
+    this.peersChanged();
   }
 
   private dropPeer(remoteId: string, reason: string): void {
@@ -508,16 +535,28 @@ export class Mesh extends EventTarget {
   private onLinkMessage(remoteId: string, entry: PeerEntry, bytes: Uint8Array): void {
     if (this.silenced || !this.admitRate(remoteId, entry)) return;
     let env: DecodedEnvelope;
+    const keys = entry.auth.keys;
     try {
-      env = decodeEnvelope(bytes, { maxBytes: this.opts.maxMessageBytes });
+      // Before the handshake only a fresh signed envelope; after it only ones tagged with the link key.
+      env = decodeEnvelope(
+        bytes,
+        keys
+          ? { maxBytes: this.opts.maxMessageBytes, macKey: keys.recv }
+          : { maxBytes: this.opts.maxMessageBytes, now: this.rt.now(), maxSkewMs: HANDSHAKE_MAX_SKEW_MS },
+      );
       if (env.fromId !== remoteId) throw new KpcError('PROTO_WRONG_SENDER', 'envelope signed by another node than the link peer', { signer: env.fromId });
       // Ordered channel, one counter per sender: an old or repeated seq is a replay.
       if (env.seq <= entry.lastSeq) throw new KpcError('PROTO_REPLAY', 'envelope seq not above the last one on this link', { seq: env.seq, last: entry.lastSeq });
+      if (!keys) entry.auth.accept(env);
     } catch (err) {
-      return this.reject(err, `link:${remoteId}`, remoteId);
+      this.reject(err, `link:${remoteId}`, remoteId);
+      // A link whose handshake failed can never be authenticated: close it.
+      if (!keys) this.dropPeer(remoteId, 'bad handshake');
+      return;
     }
     entry.lastSeq = env.seq;
     entry.lastHeard = this.rt.now();
+    if (!keys) return this.maybeEstablish(remoteId, entry);
     switch (env.type) {
       case MessageType.HELLO: {
         const body = env.body as { clusterId: string; state: NodeState };
@@ -574,9 +613,9 @@ export class Mesh extends EventTarget {
   private checkLiveness(): void {
     const now = this.rt.now();
     for (const [id, p] of this.peersById) {
-      if (p.link.open && now - p.lastHeard > this.opts.heartbeatMs * 3) this.dropPeer(id, 'silent for 3 heartbeats');
+      if (established(p) && now - p.lastHeard > this.opts.heartbeatMs * 3) this.dropPeer(id, 'silent for 3 heartbeats');
     }
-    for (const [id, at] of this.deadLinks) if (now - at > DEAD_LINK_MS || this.peersById.get(id)?.link.open) this.deadLinks.delete(id);
+    for (const [id, at] of this.deadLinks) if (now - at > DEAD_LINK_MS || (this.peersById.get(id)?.openedAt !== undefined)) this.deadLinks.delete(id);
     const suspects = this.peers.filter((p) => p.health === 'suspect').map((p) => p.nodeId).join() + '|' + [...this.deadLinks.keys()].join();
     if (suspects !== this.suspects) {
       this.suspects = suspects;
@@ -586,7 +625,7 @@ export class Mesh extends EventTarget {
 
   private heartbeat(): void {
     this.checkLiveness();
-    for (const [id, p] of this.peersById) if (p.link.open) this.sendHeartbeat(id, p);
+    for (const [id, p] of this.peersById) if (established(p)) this.sendHeartbeat(id, p);
     // Below the minimum with members known: try members we are not linked to.
     if (this.peers.length < this.requiredPeers) {
       for (const id of this.discovery.members.keys()) this.maybeConnect(id);
@@ -614,7 +653,7 @@ export class Mesh extends EventTarget {
     if (this.changeTimer !== undefined || !this.running) return;
     this.changeTimer = this.rt.setTimeout(() => {
       this.changeTimer = undefined;
-      for (const [id, p] of this.peersById) if (p.link.open) this.sendHeartbeat(id, p);
+      for (const [id, p] of this.peersById) if (established(p)) this.sendHeartbeat(id, p);
     }, 20);
   }
 

@@ -17,6 +17,15 @@ export interface WebRtcLinkOptions {
   iceServers?: RTCIceServer[];
 }
 
+/**
+ * The first DTLS fingerprint of an SDP, normalised to `"<algorithm> <HEX:…>"`.
+ * Chromium puts the same one on every m-line, and a data-channel-only SDP has one.
+ */
+export function sdpFingerprint(sdp: string | undefined): string | undefined {
+  const m = sdp ? /^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/m.exec(sdp) : null;
+  return m ? `${m[1].toLowerCase()} ${m[2].toUpperCase()}` : undefined;
+}
+
 class WebRtcLink implements Link {
   readonly remoteId: string;
   onSignal: ((data: unknown) => void) | null = null;
@@ -74,6 +83,13 @@ class WebRtcLink implements Link {
     const ch = (this.peer as unknown as { _channel?: RTCDataChannel })._channel;
     if (!ch) return null;
     return { ordered: ch.ordered, maxRetransmits: ch.maxRetransmits, label: ch.label };
+  }
+
+  fingerprints(): { local: string; remote: string } | null {
+    const pc = (this.peer as unknown as { _pc?: RTCPeerConnection })._pc;
+    const local = sdpFingerprint(pc?.localDescription?.sdp);
+    const remote = sdpFingerprint(pc?.remoteDescription?.sdp);
+    return local && remote ? { local, remote } : null;
   }
 
   private finish(reason: string): void {

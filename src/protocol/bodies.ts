@@ -18,6 +18,7 @@ import {
   type GoodbyeBody,
   type HeartbeatAckBody,
   type HeartbeatBody,
+  type HandshakeBody,
   type HelloBody,
   type MessageTypeCode,
   type ProtocolState,
@@ -157,6 +158,22 @@ export function validateHeartbeatAck(v: unknown): HeartbeatAckBody {
   return { nonce: expectNonce(o.nonce) };
 }
 
+/** Longest link session id in a HANDSHAKE. */
+export const MAX_SESSION_LENGTH = 64;
+/** Longest DTLS fingerprint text in a HANDSHAKE. */
+export const MAX_FINGERPRINT_LENGTH = 256;
+const EPH_RE = /^[0-9a-f]{64}$/;
+
+/** Validates a HANDSHAKE body. @throws KpcError `PROTO_BAD_BODY` */
+export function validateHandshake(v: unknown): HandshakeBody {
+  const o = expectShape(v, 'HANDSHAKE', ['session', 'to', 'eph'], ['fp']);
+  const eph = o.eph;
+  if (typeof eph !== 'string' || !EPH_RE.test(eph)) throw bad('eph must be 64 lowercase hex chars');
+  const out: HandshakeBody = { session: expectString(o.session, 'session', 1, MAX_SESSION_LENGTH), to: expectNodeId(o.to, 'to'), eph };
+  if (o.fp !== undefined) out.fp = expectString(o.fp, 'fp', 1, MAX_FINGERPRINT_LENGTH);
+  return out;
+}
+
 /** Validates a GOODBYE body. @throws KpcError `PROTO_BAD_BODY` */
 export function validateGoodbye(v: unknown): GoodbyeBody {
   const o = expectShape(v, 'GOODBYE', ['reason']);
@@ -199,6 +216,7 @@ export const BODY_CODECS: { readonly [T in MessageTypeCode]: BodyCodec<BodyByTyp
   [MessageType.HEARTBEAT]: jsonCodec(validateHeartbeat),
   [MessageType.HEARTBEAT_ACK]: jsonCodec(validateHeartbeatAck),
   [MessageType.GOODBYE]: jsonCodec(validateGoodbye),
+  [MessageType.HANDSHAKE]: jsonCodec(validateHandshake),
   [MessageType.ANNOUNCE]: jsonCodec(validateAnnounce),
   [MessageType.SIGNAL]: jsonCodec(validateSignal),
   [MessageType.SYNC_STATE]: jsonCodec(validateSyncState),

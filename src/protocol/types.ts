@@ -27,6 +27,12 @@ export const MessageType = Object.freeze({
   HEARTBEAT_ACK: 0x03,
   /** The sender is closing the link on purpose. */
   GOODBYE: 0x04,
+  /**
+   * First message on a new data channel, signed: binds the sender's identity to this
+   * link and carries its ephemeral X25519 key. Everything after it on the link is
+   * HMAC-tagged under the keys the two handshakes agree (spec §8.2).
+   */
+  HANDSHAKE: 0x05,
   /** Presence in a cluster, published through signaling servers. */
   ANNOUNCE: 0x10,
   /** A WebRTC offer/answer/candidate for one node, relayed by signaling servers. */
@@ -124,6 +130,21 @@ export interface HeartbeatAckBody {
   nonce: number;
 }
 
+/** HANDSHAKE: the signed start of an authenticated link. */
+export interface HandshakeBody {
+  /** The link session id negotiated in the signed SIGNALs, 1–64 chars. */
+  session: string;
+  /** The node id this handshake is for. */
+  to: string;
+  /** The sender's ephemeral X25519 public key, 64 lowercase hex chars. */
+  eph: string;
+  /**
+   * The sender's DTLS certificate fingerprint as in its SDP (`"sha-256 AB:…"`), where
+   * the transport has one: the receiver checks it against the SDP it negotiated.
+   */
+  fp?: string;
+}
+
 /** GOODBYE: deliberate close. */
 export interface GoodbyeBody {
   /** Human-readable reason, ≤ 256 chars. */
@@ -141,6 +162,7 @@ export interface BodyByType {
   [MessageType.HEARTBEAT]: HeartbeatBody;
   [MessageType.HEARTBEAT_ACK]: HeartbeatAckBody;
   [MessageType.GOODBYE]: GoodbyeBody;
+  [MessageType.HANDSHAKE]: HandshakeBody;
   [MessageType.ANNOUNCE]: AnnounceBody;
   [MessageType.SIGNAL]: SignalBody;
   [MessageType.SYNC_STATE]: SyncStateBody;
@@ -170,7 +192,7 @@ export type Message = {
 /** A verified, validated envelope. Narrow on `type` to get a typed `body`. */
 export type DecodedEnvelope = {
   [T in MessageTypeCode]: {
-    /** Wire format version (always 1 today). */
+    /** Envelope version: 1 signed, 2 HMAC-tagged on a link. */
     version: number;
     type: T;
     /** Sender's Ed25519 public key (32 bytes). */

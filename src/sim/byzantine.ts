@@ -13,7 +13,8 @@ import { concatBytes, fromBase64, toBase64, toHex, utf8Encode } from '../crypto/
 import { sign, type Identity } from '../crypto/identity.js';
 import { packFrames } from '../gossip/frames.js';
 import { MODEL_PRESETS } from '../infer/index.js';
-import { ENVELOPE_SIGNING_DOMAIN, MessageType, canonicalJsonBytes, encodeEnvelope, parseCanonicalJson, type JsonValue, type Message } from '../protocol/index.js';
+import { linkTag } from '../crypto/link-keys.js';
+import { ENVELOPE_SIGNING_DOMAIN, LINK_ENVELOPE_DOMAIN, LINK_ENVELOPE_VERSION, MessageType, canonicalJsonBytes, encodeEnvelope, parseCanonicalJson, type JsonValue, type Message } from '../protocol/index.js';
 import { encodeDelta, signDelta } from '../sync/index.js';
 import type { Endpoint } from './network.js';
 import type { Prng } from './prng.js';
@@ -21,17 +22,17 @@ import type { SimSignalingServer } from './signaling.js';
 
 /** Every attack the adversary knows. */
 export const ATTACKS = [
-  /** Own valid HEARTBEAT with one signature bit flipped, on a link. */
+  /** Own valid HEARTBEAT with one tag (or signature) bit flipped, on a link. */
   'link-bad-signature',
-  /** An envelope claiming an honest node's key (byzantine signature), on a link. */
+  /** An envelope claiming an honest node's key (tagged with the byzantine node's link key), on a link. */
   'link-impersonate',
   /** An honest node's overheard envelope, replayed on a link. */
   'link-replay',
   /** Random bytes, truncations, bad magic/version/type/length, oversize, on a link. */
   'link-malformed',
-  /** Correctly signed by the byzantine node, but the body is invalid JSON for its type. */
+  /** Correctly tagged by the byzantine node, but the body is invalid JSON for its type. */
   'link-bad-body',
-  /** A correctly signed HELLO for another cluster (the honest peer drops this link). */
+  /** A correctly tagged HELLO for another cluster (the honest peer drops this link). */
   'link-wrong-cluster',
   /** ANNOUNCE OFFLINE in an honest node's name (byzantine signature), on the cluster topic. */
   'sig-forged-announce',
@@ -69,6 +70,12 @@ export interface ByzantineNode {
    * refuses the byzantine node's own later envelopes on that link as replays.
    */
   readonly nextSeq?: () => number | undefined;
+  /**
+   * The send key of the byzantine node's link to `peerId` (it ran the handshake, so it
+   * holds one): link attacks are tagged with it and so reach the checks behind the tag.
+   * Without it they are refused at the tag (`PROTO_BAD_MAC`).
+   */
+  readonly linkKey?: (peerId: string) => Uint8Array | undefined;
 }
 
 interface Captured {
@@ -83,6 +90,8 @@ export class Adversary {
   private readonly captured: Captured[] = [];
   private heard = 0;
   private seq = 1_000_000_000;
+  /** While a link attack is built: that link's send key, so its envelopes carry a valid tag. */
+  private macKey: Uint8Array | undefined;
 
   constructor(
     private readonly rng: Prng,
@@ -115,7 +124,13 @@ export class Adversary {
     const victim = this.rng.pick(this.honest);
     const cluster = `kpc/v1/${this.clusterId}`;
     if (kind.startsWith('link-')) {
-      this.rng.pick(links).inject(this.linkPayload(kind, byz, victim), kind);
+      const link = this.rng.pick(links);
+      this.macKey = byz.linkKey?.(link.remoteId);
+      try {
+        link.inject(this.linkPayload(kind, byz, victim), kind);
+      } finally {
+        this.macKey = undefined;
+      }
     } else {
       const server = this.rng.pick(this.servers);
       const direct = `${cluster}/${victim.nodeId}`;
@@ -157,7 +172,7 @@ export class Adversary {
     switch (kind) {
       case 'link-bad-signature': {
         const env = hb();
-        env[env.length - 1 - this.rng.int(64)] ^= 1 << this.rng.int(8);
+        env[env.length - 1 - this.rng.int(this.macKey ? 32 : 64)] ^= 1 << this.rng.int(8);
         return env;
       }
       case 'link-impersonate':
@@ -246,27 +261,33 @@ export class Adversary {
     }
   }
 
-  private envelope(byz: ByzantineNode, msg: Omit<Message, 'seq' | 'timestamp'>): Uint8Array {
-    return encodeEnvelope(byz.identity, { ...msg, seq: this.takeSeq(byz), timestamp: byz.ep.up ? this.now() : 0 } as Message);
+  private envelope(byz: ByzantineNode, msg: Omit<Message, 'seq' | 'timestamp'>, identity: Identity = byz.identity): Uint8Array {
+    return encodeEnvelope(identity, { ...msg, seq: this.takeSeq(byz), timestamp: byz.ep.up ? this.now() : 0 } as Message, { macKey: this.macKey });
   }
 
-  /** A valid envelope of `byz` whose `from` key is swapped for `key`: the signature no longer matches. */
+  /**
+   * An envelope of `byz` whose `from` key is `key`. Signed, the signature no longer
+   * matches; tagged, the tag does (the byzantine node holds the link key), so only the
+   * sender check can refuse it.
+   */
   private impersonate(byz: ByzantineNode, key: Uint8Array, msg: Omit<Message, 'seq' | 'timestamp'>): Uint8Array {
+    if (this.macKey) return this.envelope(byz, msg, { ...byz.identity, publicKey: key });
     const env = this.envelope(byz, msg);
     env.set(key, 4);
     return env;
   }
 
-  /** Signs arbitrary body bytes, bypassing the body validator. */
+  /** Signs (or tags) arbitrary body bytes, bypassing the body validator. */
   private signRaw(byz: ByzantineNode, type: number, body: Uint8Array): Uint8Array {
     const out = new Uint8Array(52 + body.length);
     const view = new DataView(out.buffer);
-    out.set([0x4b, 0x50, 1, type]);
+    out.set([0x4b, 0x50, this.macKey ? LINK_ENVELOPE_VERSION : 1, type]);
     out.set(byz.identity.publicKey, 4);
     view.setUint32(36, this.takeSeq(byz));
     view.setBigUint64(40, BigInt(this.now()));
     view.setUint32(48, body.length);
     out.set(body, 52);
+    if (this.macKey) return concatBytes(out, linkTag(this.macKey, utf8Encode(LINK_ENVELOPE_DOMAIN), out));
     return concatBytes(out, sign(byz.identity, concatBytes(utf8Encode(ENVELOPE_SIGNING_DOMAIN), out)));
   }
 

@@ -165,6 +165,12 @@ function takeMeshSeq(pi: PiNode | null): number | undefined {
   return mesh.seq as number;
 }
 
+/** The send key of `pi`'s link to `peerId`, from its mesh's internals (the adversary's own node). */
+function meshLinkKey(pi: PiNode | null, peerId: string): Uint8Array | undefined {
+  const mesh = (pi as unknown as { net?: { mesh?: { peersById?: Map<string, { auth?: { keys?: { send: Uint8Array } } }> } } } | null)?.net?.mesh;
+  return mesh?.peersById?.get(peerId)?.auth?.keys?.send;
+}
+
 /** The simulated cluster. Build, {@link SimCluster.run}, then inspect or `summarize()` it. */
 export class SimCluster {
   readonly cfg: ResolvedConfig;
@@ -251,7 +257,7 @@ export class SimCluster {
           if (this.sched.now >= this.cfg.byzantineUntilMs) return;
           this.sched.after(r.exp(this.cfg.byzantineIntervalMs), tick, n.index, 'byz');
           try {
-            if (n.up) this.adversary!.attack({ identity: n.identity, ep: n.ep, pi: n.pi, nextSeq: () => takeMeshSeq(n.pi) });
+            if (n.up) this.adversary!.attack({ identity: n.identity, ep: n.ep, pi: n.pi, nextSeq: () => takeMeshSeq(n.pi), linkKey: (id) => meshLinkKey(n.pi, id) });
           } catch (error) {
             this.sched.errors.push({ time: this.sched.now, owner: -1, error }); // a simulator bug: reported, not hidden
           }
@@ -319,6 +325,9 @@ export class SimCluster {
       },
       runtime,
       syncStorage: this.cfg.storageFor ?? ((id) => this.disk.open(id)),
+      // Proof-of-π is not simulated: a solve is real CPU work on the simulator's one
+      // thread and costs no virtual time, so it would model nothing. `node` may turn it on.
+      admission: false,
       ...this.cfg.node,
       log: this.cfg.log,
       ...this.cfg.nodeOptions?.(ctx),

@@ -256,6 +256,11 @@ export class SimRuntime implements Runtime {
     return this.rng.next();
   }
 
+  /** Seeded, so link keys (and so every tagged byte) replay exactly. Never secret. */
+  keyBytes(n: number): Uint8Array {
+    return this.rng.bytes(n);
+  }
+
   /** Timers currently armed. */
   get armedTimers(): number {
     return this.timers.size;

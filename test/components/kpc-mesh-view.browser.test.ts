@@ -6,6 +6,7 @@ import { ClusterRegistry } from '../../src/cluster.js';
 import { generateIdentity } from '../../src/crypto/index.js';
 import { PiNode } from '../../src/node.js';
 import { allReadyWith, cleanup, fixture, part, parts, unique, waitFor } from './util.js';
+import { TEST_ADMISSION } from '../helpers/admission.js';
 
 /** What the view draws: node ids, link keys and the summary label. */
 function drawn(view: KpcMeshView) {
@@ -132,7 +133,7 @@ describe('<kpc-mesh-view>', function () {
     await view.updateComplete;
     expect(drawn(view).label).to.equal('0 nodes, 0 links');
     expect(view.shadowRoot!.querySelector('.empty')!.textContent).to.contain('no nodes');
-    const node = new PiNode({ clusterId: unique(), signaling, identity: generateIdentity() });
+    const node = new PiNode({ admission: TEST_ADMISSION, clusterId: unique(), signaling, identity: generateIdentity() });
     try {
       registry.add(node);
       await node.start();

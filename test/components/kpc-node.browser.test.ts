@@ -224,12 +224,14 @@ describe('<kpc-node>', function () {
   it('rejects invalid numeric attributes', async () => {
     const root = fixture(html`<div></div>`);
     const error = nextEvent<KpcErrorDetail>(root, 'kpc-error');
-    root.innerHTML = `<kpc-node autostart signaling="${signaling}" cluster-id="${unique()}" min-peers="lots" health-check-ms="0" identity-slot="tn-bad"></kpc-node>`;
+    root.innerHTML = `<kpc-node autostart signaling="${signaling}" cluster-id="${unique()}" min-peers="lots" health-check-ms="0" pow-difficulty="-1" identity-slot="tn-bad"></kpc-node>`;
     const { message } = (await error).detail.error;
     expect(message).to.contain('min-peers');
     expect(message).to.contain('health-check-ms');
+    expect(message).to.contain('pow-difficulty');
     const el = root.firstElementChild as KpcNode;
     el.removeAttribute('health-check-ms');
+    el.removeAttribute('pow-difficulty');
     el.setAttribute('min-peers', '1');
     await waitFor(() => el.state === 'READY', 20_000, 'READY once the value is fixed');
     expect(el.node!.options.minPeers).to.equal(1);
@@ -261,12 +263,14 @@ describe('<kpc-node>', function () {
     const clusterId = unique();
     const own = unique();
     const root = fixture(html`
-      <kpc-cluster signaling=${signaling} cluster-id=${clusterId}>
+      <kpc-cluster signaling=${signaling} cluster-id=${clusterId} pow-difficulty="12">
         <kpc-node autostart cluster-id=${own} identity-slot="tn-own" heartbeat-ms="1000" health-check-ms="2000" min-peers="2"></kpc-node>
       </kpc-cluster>
     `);
     const el = root.querySelector('kpc-node')!;
     await waitFor(() => el.node !== null, 20_000, 'node created');
+    // The cluster's admission setting reaches the node unless it sets its own; 0 turns it off.
+    expect(el.node!.options.admission).to.deep.equal({ difficulty: 12 });
     expect(el.node!.options.clusterId).to.equal(own);
     expect(el.node!.options.signaling).to.deep.equal([signaling]);
     expect(el.node!.options.heartbeatMs).to.equal(1000);
@@ -274,6 +278,8 @@ describe('<kpc-node>', function () {
     expect(el.node!.options.minPeers).to.equal(2);
     expect(el.node!.options.identitySlot).to.equal('tn-own');
     expect(root.querySelector('kpc-cluster')!.registry.nodes).to.deep.equal([el.node]);
+    el.setAttribute('pow-difficulty', '0');
+    await waitFor(() => el.node?.options.admission === false, 20_000, 'restarted without admission');
   });
 
   it('restarts with the new setting when its own attribute changes while running', async () => {

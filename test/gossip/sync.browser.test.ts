@@ -6,6 +6,7 @@ import { PiNode } from '../../src/node.js';
 import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
 import { rawBinary, rawBody, signRaw } from '../sync/helpers.js';
+import { TEST_ADMISSION } from '../helpers/admission.js';
 
 const snapshot = (n: PiNode) => JSON.stringify(n.entries().map((e) => [e.key, e.value, e.writer, e.ts]));
 
@@ -22,7 +23,7 @@ describe('cluster state over real WebRTC (spec §5.1)', function () {
   });
 
   const spawn = (cluster: string) => {
-    const node = new PiNode({ clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage() });
+    const node = new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage() });
     running.push(node);
     return node;
   };

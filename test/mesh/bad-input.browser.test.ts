@@ -54,7 +54,9 @@ describe('a node under bad input drops it with a typed error and keeps its links
   before(async () => {
     signaling = (await executeServerCommand('signal-url')) as string;
     cluster = uniqueCluster('bad');
-    nodes = [0, 1, 2].map(() => new PiNode({ clusterId: cluster, signaling, identity: generateIdentity() }));
+    // Admission off: this suite feeds unadmitted identities to the checks behind it
+    // (admission itself: test/security/admission.browser.test.ts).
+    nodes = [0, 1, 2].map(() => new PiNode({ admission: false, clusterId: cluster, signaling, identity: generateIdentity() }));
     target = nodes[0];
     rejections = [];
     target.addEventListener('reject', (ev) => rejections.push((ev as CustomEvent<Rejection>).detail));
@@ -125,13 +127,23 @@ describe('a node under bad input drops it with a typed error and keeps its links
     await expectRejected(() => publish(directTopic(), envelopeToText(env)), 'MESH_WRONG_TOPIC');
   });
 
-  it('garbage and foreign-signed envelopes on a data channel', async () => {
+  it('garbage, signed, mistagged and foreign envelopes on an authenticated data channel', async () => {
     const peer = nodes[1];
     // Reach the link the way a compromised peer would: send raw bytes down its data channel.
-    const mesh = (peer as unknown as { net: { mesh: { peersById: Map<string, { link: { send(b: Uint8Array): void } }> } } }).net.mesh;
-    const link = mesh.peersById.get(target.nodeId!)!.link;
+    type Entry = { link: { send(b: Uint8Array): void }; auth: { keys: { send: Uint8Array } } };
+    const internals = peer as unknown as { identityValue: Identity; net: { mesh: { peersById: Map<string, Entry> } } };
+    const entry = internals.net.mesh.peersById.get(target.nodeId!)!;
+    const { link } = entry;
+    const macKey = entry.auth.keys.send;
+    const app = { type: MessageType.APP, body: new Uint8Array([9]) } as const;
     await expectRejected(() => link.send(new Uint8Array([1, 2, 3, 4])), 'PROTO_MALFORMED');
-    const foreign = envelope(mallory, { type: MessageType.APP, body: new Uint8Array([9]) });
+    // After the handshake only HMAC-tagged envelopes count, even ones the peer signed itself.
+    await expectRejected(() => link.send(envelope(internals.identityValue, app)), 'PROTO_BAD_MAC');
+    const mistagged = encodeEnvelope(internals.identityValue, { ...app, seq: 4_000_000_000, timestamp: Date.now() }, { macKey });
+    mistagged[mistagged.length - 1] ^= 1;
+    await expectRejected(() => link.send(mistagged), 'PROTO_BAD_MAC');
+    // The peer holds the link key, so it can tag a frame in another's name: the sender check refuses it.
+    const foreign = encodeEnvelope(mallory, { ...app, seq: 4_000_000_001, timestamp: Date.now() }, { macKey });
     await expectRejected(() => link.send(foreign), 'PROTO_WRONG_SENDER');
   });
 

@@ -4,6 +4,7 @@ import { generateIdentity } from '../../src/crypto/index.js';
 import { DATA_CHANNEL_CONFIG } from '../../src/mesh/index.js';
 import { PiNode } from '../../src/node.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
+import { TEST_ADMISSION } from '../helpers/admission.js';
 
 describe('mesh over real WebRTC and a real signaling server', function () {
   this.timeout(60_000);
@@ -11,7 +12,7 @@ describe('mesh over real WebRTC and a real signaling server', function () {
   const running: PiNode[] = [];
 
   const spawn = (clusterId: string, url = signaling, extra: Partial<ConstructorParameters<typeof PiNode>[0]> = {}) => {
-    const node = new PiNode({ clusterId, signaling: url, identity: generateIdentity(), ...extra });
+    const node = new PiNode({ admission: TEST_ADMISSION, clusterId, signaling: url, identity: generateIdentity(), ...extra });
     running.push(node);
     return node;
   };
@@ -124,16 +125,16 @@ describe('mesh over real WebRTC and a real signaling server', function () {
   it('a node keeps its identity across a restart in the same origin', async () => {
     const slot = uniqueCluster('slot');
     const cluster = uniqueCluster();
-    const first = new PiNode({ clusterId: cluster, signaling, identitySlot: slot, discoveryWindowMs: 100 });
+    const first = new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identitySlot: slot, discoveryWindowMs: 100 });
     await first.start();
     const id = first.nodeId;
     await first.stop();
-    const again = new PiNode({ clusterId: cluster, signaling, identitySlot: slot, discoveryWindowMs: 100 });
+    const again = new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identitySlot: slot, discoveryWindowMs: 100 });
     running.push(again);
     await again.start();
     expect(again.nodeId).to.be.a('string').with.length(32);
     expect(again.nodeId).to.equal(id);
-    const other = new PiNode({ clusterId: cluster, signaling, identitySlot: `${slot}-other`, discoveryWindowMs: 100 });
+    const other = new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identitySlot: `${slot}-other`, discoveryWindowMs: 100 });
     running.push(other);
     await other.start();
     expect(other.nodeId).to.not.equal(id);
@@ -142,7 +143,7 @@ describe('mesh over real WebRTC and a real signaling server', function () {
   it('two nodes asking for one identity slot at once get distinct identities', async () => {
     const slot = uniqueCluster('shared-slot');
     const cluster = uniqueCluster();
-    const [a, b] = [0, 1].map(() => new PiNode({ clusterId: cluster, signaling, identitySlot: slot }));
+    const [a, b] = [0, 1].map(() => new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identitySlot: slot }));
     running.push(a, b);
     await Promise.all([a.start(), b.start()]);
     expect(a.nodeId).to.not.equal(b.nodeId);
@@ -152,7 +153,7 @@ describe('mesh over real WebRTC and a real signaling server', function () {
     const holder = a.identitySlot === slot ? a : b;
     const firstId = holder.nodeId;
     await holder.stop();
-    const c = new PiNode({ clusterId: cluster, signaling, identitySlot: slot });
+    const c = new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identitySlot: slot });
     running.push(c);
     await c.start();
     expect(c.nodeId).to.equal(firstId);

@@ -5,6 +5,7 @@ import { PiNode, type PiNodeOptions } from '../../src/node.js';
 import type { RecoveryEvent } from '../../src/recovery.js';
 import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
+import { TEST_ADMISSION } from '../helpers/admission.js';
 
 /** The recovery events of a node, as `strategy:phase`. */
 function recorder(node: PiNode): string[] {
@@ -23,6 +24,7 @@ describe('health, degradation and recovery (spec §3, §4, §7) with real faults
 
   const spawn = (cluster: string, extra: Partial<PiNodeOptions> = {}) => {
     const node = new PiNode({
+      admission: TEST_ADMISSION,
       clusterId: cluster,
       signaling,
       identity: generateIdentity(),

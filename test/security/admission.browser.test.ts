@@ -55,7 +55,7 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
   }
 
   it('a node without a proof is refused by every admitted node and never linked', async () => {
-    const outsider = new PiNode({ clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), discoveryWindowMs: 300 });
+    const outsider = new PiNode({ admission: false, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), discoveryWindowMs: 300 });
     const seen: string[] = [];
     nodes[1].addEventListener('reject', (ev) => seen.push((ev as CustomEvent<{ error: KpcError; from?: string }>).detail.error.code));
     await outsider.start();

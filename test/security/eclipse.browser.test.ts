@@ -5,6 +5,7 @@ import { PiNode } from '../../src/node.js';
 import { MessageType, encodeEnvelope, envelopeToText } from '../../src/protocol/index.js';
 import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
+import { TEST_ADMISSION } from '../helpers/admission.js';
 
 describe('eclipse (spec §8.1): several signaling servers, one of them lying', function () {
   this.timeout(60_000);
@@ -28,7 +29,7 @@ describe('eclipse (spec §8.1): several signaling servers, one of them lying', f
     lie();
     const liarTimer = setInterval(lie, 300);
     const nodes = [0, 1, 2, 3].map(
-      () => new PiNode({ clusterId: cluster, signaling: [liar.url, honest], identity: generateIdentity(), syncStorage: () => new MemoryStorage() }),
+      () => new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling: [liar.url, honest], identity: generateIdentity(), syncStorage: () => new MemoryStorage() }),
     );
     try {
       await Promise.all(nodes.map((n) => n.start()));

@@ -6,8 +6,10 @@ import { PiNode } from '../../src/node.js';
 import { MessageType, encodeEnvelope } from '../../src/protocol/index.js';
 import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
+import { TEST_ADMISSION } from '../helpers/admission.js';
 
-type Internals = { identityValue: Identity; net: { mesh: { peersById: Map<string, { link: { send(b: Uint8Array): void } }> } } };
+type Entry = { link: { send(b: Uint8Array): void }; auth: { keys: { send: Uint8Array } } };
+type Internals = { identityValue: Identity; net: { mesh: { peersById: Map<string, Entry> } } };
 const internals = (n: PiNode) => n as unknown as Internals;
 
 describe('links: replay protection and per-peer rate limits (spec §8.1 DoS)', function () {
@@ -23,7 +25,7 @@ describe('links: replay protection and per-peer rate limits (spec §8.1 DoS)', f
     const cluster = uniqueCluster('links');
     // Node 1 allows 50 messages/s, bursts of 100: a test page can outpace that, not the default.
     nodes = [0, 1, 2].map(
-      (i) => new PiNode({ clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), ...(i === 1 ? { linkRate: { perSecond: 50, burst: 100 } } : {}) }),
+      (i) => new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), ...(i === 1 ? { linkRate: { perSecond: 50, burst: 100 } } : {}) }),
     );
     codes = [];
     nodes[1].addEventListener('reject', (ev) => codes.push((ev as CustomEvent<{ error: KpcError }>).detail.error.code));
@@ -34,25 +36,37 @@ describe('links: replay protection and per-peer rate limits (spec §8.1 DoS)', f
     await Promise.all(nodes.map((n) => n.stop()));
   });
 
-  it('a replayed (old-seq) envelope from a linked peer is dropped', async () => {
+  it('a replayed envelope from a linked peer is dropped', async () => {
     const [a, b] = nodes;
-    const old = encodeEnvelope(internals(a).identityValue, { type: MessageType.APP, seq: 1, timestamp: Date.now(), body: new Uint8Array([7]) });
+    // Record what a really sends b (tagged with their link key), then send one of those frames again.
+    const link = internals(a).net.mesh.peersById.get(b.nodeId!)!.link;
+    const sent: Uint8Array[] = [];
+    const send = link.send.bind(link);
+    link.send = (bytes) => {
+      sent.push(Uint8Array.from(bytes));
+      send(bytes);
+    };
     const got: number[] = [];
     b.addEventListener('message', (ev) => got.push((ev as CustomEvent<{ body: Uint8Array }>).detail.body[0]));
-    internals(a).net.mesh.peersById.get(b.nodeId!)!.link.send(old);
+    a.send(b.nodeId!, new Uint8Array([7]));
+    await waitFor(() => got.includes(7), 'the original delivered');
+    const original = sent.find((bytes) => bytes[3] === MessageType.APP)!;
+    a.send(b.nodeId!, new Uint8Array([8]));
+    await waitFor(() => got.includes(8), 'a later message delivered');
+    send(original);
     await waitFor(() => codes.includes('PROTO_REPLAY'), 'a replay rejection');
-    expect(got).to.not.include(7);
+    expect(got.filter((x) => x === 7)).to.have.length(1);
     expect(b.peers.map((p) => p.nodeId)).to.include(a.nodeId);
   });
 
   it('a flooding peer is throttled, then cut off and refused, while the others keep exchanging', async () => {
     const [a, b, c] = nodes;
     const id = internals(a).identityValue;
-    // Pre-signed, valid, ever-increasing envelopes: only the rate is wrong.
+    const { link, auth } = internals(a).net.mesh.peersById.get(b.nodeId!)!;
+    // Valid, correctly tagged, ever-increasing envelopes: only the rate is wrong.
     const flood = Array.from({ length: 1_500 }, (_, i) =>
-      encodeEnvelope(id, { type: MessageType.APP, seq: 1_000_000 + i, timestamp: Date.now(), body: new Uint8Array([1]) }),
+      encodeEnvelope(id, { type: MessageType.APP, seq: 1_000_000 + i, timestamp: Date.now(), body: new Uint8Array([1]) }, { macKey: auth.keys.send }),
     );
-    const link = internals(a).net.mesh.peersById.get(b.nodeId!)!.link;
     for (const env of flood) link.send(env);
     await waitFor(() => codes.includes('MESH_RATE_LIMITED'), 'throttled');
     await waitFor(() => !b.peers.some((p) => p.nodeId === a.nodeId), 'the flooder cut off');
