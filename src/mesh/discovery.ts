@@ -217,9 +217,15 @@ export class Discovery {
     if (env.fromId === this.host.identity.nodeId) return; // servers echo our own publishes
     if (this.host.isBanned(env.fromId)) return;
     // Before de-duplication: which servers carry a member matters for choosing peers.
-    if (env.type === MessageType.ANNOUNCE) this.members.get(env.fromId)?.sources.add(d.source);
+    const member = env.type === MessageType.ANNOUNCE ? this.members.get(env.fromId) : undefined;
+    const confirmed = member !== undefined && !member.sources.has(d.source);
+    if (confirmed) member.sources.add(d.source);
     // The same envelope arrives once per signaling server: handle it once.
-    if (!this.seen.add(`${env.fromId}:${env.timestamp}:${env.seq}`)) return;
+    if (!this.seen.add(`${env.fromId}:${env.timestamp}:${env.seq}`)) {
+      // …but a second server vouching for a member may make it eligible for a link now.
+      if (confirmed) this.host.onMember(env.fromId);
+      return;
+    }
     try {
       if (env.type === MessageType.ANNOUNCE) {
         if (d.topic !== this.clusterTopic && d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'announce on a foreign topic');
