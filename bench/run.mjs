@@ -9,6 +9,7 @@ import puppeteer from 'puppeteer-core';
 import { startSignalingServer } from '../server/signaling-server.mjs';
 import { chromiumArgs, chromiumPath } from '../scripts/chromium.mjs';
 import { startStaticServer } from '../scripts/static-server.mjs';
+import { runSignalingLoad } from './signaling-load.mjs';
 import { WORKER_MODULE_ID, workerSourceModule } from '../scripts/worker-source.mjs';
 
 /** @param {string} p */
@@ -66,6 +67,14 @@ try {
   await Promise.all([signal.close(), web.close()]);
 }
 
+// The signaling server under 1000 concurrent WebSocket clients, after Chromium is gone
+// so the two do not share the cores (bench/signaling-load.mjs says what it measures).
+const load = await runSignalingLoad({ clients: 1000, seconds: 10 });
+if (!load.ok) console.warn('signaling load run not clean:', JSON.stringify(load));
+results.signaling_clients_held = { value: load.clients_held, unit: 'clients', spec: 1000 };
+results.signaling_relay_p95_ms = { value: load.relay_p95_ms, unit: 'ms' };
+results.signaling_deliveries_pct = { value: Math.round((load.deliveries / Math.max(1, load.deliveries_expected)) * 1e5) / 1e3, unit: '%' };
+
 // What a page downloads for the one script tag (built by `npm run build`).
 const cdn = here('../dist/cdn/kpc.js');
 if (existsSync(cdn)) {
@@ -76,7 +85,7 @@ if (existsSync(cdn)) {
 }
 
 /** Figures where more is better (rates, speed-ups); every other one is a cost. */
-const higherIsBetter = (/** @type {string} */ name) => /_per_s|_speedup|tokens_per_s/.test(name);
+const higherIsBetter = (/** @type {string} */ name) => /_per_s|_speedup|tokens_per_s|_held|_pct/.test(name);
 /** @param {string} name @param {number} v @param {number | undefined} limit */
 const verdict = (name, v, limit) => (limit === undefined ? '' : (higherIsBetter(name) ? v >= limit : v < limit) ? 'yes' : 'NO');
 const rows = Object.entries(results).map(([name, r]) => ({
