@@ -50,7 +50,7 @@ export class AdmissionTicket implements Admission {
     return this.text;
   }
 
-  verify(publicKey: Uint8Array, text: string | undefined): void {
+  verify(publicKey: Uint8Array, text: string | undefined): number {
     if (!text) throw new KpcError('POW_INVALID', 'no proof-of-π in the announce');
     let proof;
     try {
@@ -58,6 +58,9 @@ export class AdmissionTicket implements Admission {
     } catch (err) {
       throw isKpcError(err) ? err : new KpcError('POW_MALFORMED', String(err));
     }
-    verifyProof(proof, { publicKey, clusterId: this.clusterId, now: this.rt.now(), epochMs: this.settings.epochMs, minDifficulty: this.settings.difficulty });
+    const epochMs = this.settings.epochMs ?? DEFAULT_EPOCH_MS;
+    verifyProof(proof, { publicKey, clusterId: this.clusterId, now: this.rt.now(), epochMs, minDifficulty: this.settings.difficulty });
+    // Accepted during its epoch and the next one (verifyProof's window).
+    return (proof.epoch + 2) * epochMs;
   }
 }

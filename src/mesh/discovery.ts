@@ -35,8 +35,11 @@ export interface Member {
 export interface Admission {
   /** This node's current proof, as the text carried in its announces. */
   proofText(): string | undefined;
-  /** Throws a KpcError (`POW_*`) unless `proofText` is a valid, unexpired proof bound to `publicKey` and this cluster. */
-  verify(publicKey: Uint8Array, proofText: string | undefined): void;
+  /**
+   * Throws a KpcError (`POW_*`) unless `proofText` is a valid, unexpired proof bound to
+   * `publicKey` and this cluster; returns when it expires (ms since the epoch).
+   */
+  verify(publicKey: Uint8Array, proofText: string | undefined): number;
 }
 
 /** What discovery needs from the mesh that owns it. */
@@ -79,7 +82,8 @@ export class Discovery {
   private readonly channels: SignalingChannel[] = [];
   private readonly seen = new SeenSet(4096);
   /** Members whose proof-of-π was verified (only kept when admission is on). */
-  private readonly admitted = new Set<string>();
+  /** Admitted nodes, with when their proof expires: after that their signals are refused until a fresh one. */
+  private readonly admitted = new Map<string, number>();
   private readonly clusterTopic: string;
   private readonly directTopic: string;
   private announceTimer: TimerHandle | undefined;
@@ -201,6 +205,8 @@ export class Discovery {
     for (const [id, m] of this.members) {
       if (m.lastSeen < horizon && !this.host.isLinkedOrPending(id)) this.members.delete(id);
     }
+    const now = this.host.runtime.now();
+    for (const [id, until] of this.admitted) if (until <= now) this.admitted.delete(id);
   }
 
   private onDelivery(d: SignalingDelivery): void {
@@ -233,7 +239,7 @@ export class Discovery {
       } else if (env.type === MessageType.SIGNAL) {
         if (d.topic !== this.directTopic) throw new KpcError('MESH_WRONG_TOPIC', 'signal outside our direct topic', { topic: d.topic });
         if (env.body.to !== this.host.identity.nodeId) throw new KpcError('MESH_WRONG_TOPIC', 'signal addressed to another node');
-        if (this.host.admission && !this.admitted.has(env.fromId)) {
+        if (this.host.admission && !((this.admitted.get(env.fromId) ?? -Infinity) > this.host.runtime.now())) {
           throw new KpcError('MESH_NOT_ADMITTED', 'signal from a node that has not proven its work', { from: env.fromId });
         }
         this.host.onSignal(env);
@@ -256,8 +262,7 @@ export class Discovery {
     }
     if (this.host.admission) {
       // Sybil resistance: no membership, no link, without a proof bound to this key and cluster.
-      this.host.admission.verify(env.from, body.proof);
-      this.admitted.add(env.fromId);
+      this.admitted.set(env.fromId, this.host.admission.verify(env.from, body.proof));
     }
     const now = this.host.runtime.now();
     const member = this.members.get(env.fromId) ?? { state: 'UNKNOWN', lastSeen: 0, lastReplied: 0, sources: new Set<string>() };

@@ -1,70 +1,16 @@
 /**
  * The eclipse rule in isolation (spec §8.1, docs/security.md "A lying server"): among
  * the links a node initiates, members that only one server vouches for take at most
- * that server's share. A real Mesh, two signaling channels we drive by hand, and links
- * that never open, so every link the node asks for stays visible as an attempt.
+ * that server's share (a real Mesh on hand-fed channels: test/helpers/hand-mesh.ts).
  */
 import { expect } from 'chai';
 import { describe, it } from 'node:test';
-import { generateIdentity, type Identity } from '../../src/crypto/index.js';
-import type { Link, LinkFactory } from '../../src/mesh/link.js';
-import { Mesh } from '../../src/mesh/mesh.js';
-import type { SignalingChannel, SignalingDelivery } from '../../src/mesh/signaling.js';
-import { MessageType, encodeEnvelope, envelopeToText } from '../../src/protocol/index.js';
-import { VirtualRuntime } from '../helpers/virtual-runtime.js';
-
-const CLUSTER = 'eclipse';
-const TOPIC = `kpc/v1/${CLUSTER}`;
-const START = 1_800_000_000_000;
-
-class HandChannel implements SignalingChannel {
-  connected = true;
-  onDelivery: ((d: SignalingDelivery) => void) | null = null;
-  onStatus: ((connected: boolean) => void) | null = null;
-  constructor(readonly url: string) {}
-  subscribe(): void {}
-  publish(): void {}
-  close(): void {}
-  /** Delivers `who`'s signed READY announce as if this server relayed it. */
-  announce(who: Identity, now: number): void {
-    const env = encodeEnvelope(who, { type: MessageType.ANNOUNCE, seq: 1, timestamp: now, body: { clusterId: CLUSTER, state: 'READY' } });
-    this.onDelivery?.({ topic: TOPIC, data: envelopeToText(env), source: this.url });
-  }
-}
-
-/** Links that never open: the test reads which peers the node tried. */
-class PendingLinks implements LinkFactory {
-  readonly tried: string[] = [];
-  create(remoteId: string): Link {
-    this.tried.push(remoteId);
-    return {
-      remoteId, open: false, bufferedAmount: 0,
-      signal() {}, send() {}, close() {}, channelInfo: () => null,
-      onSignal: null, onOpen: null, onMessage: null, onClose: null,
-    };
-  }
-}
+import { generateIdentity } from '../../src/crypto/index.js';
+import { handMesh } from '../helpers/hand-mesh.js';
 
 function setup() {
-  const rt = new VirtualRuntime(START, () => 0.5);
-  const links = new PendingLinks();
-  const channels = new Map<string, HandChannel>();
-  const mesh = new Mesh({
-    identity: generateIdentity(),
-    clusterId: CLUSTER,
-    signaling: ['ws://liar', 'ws://honest'],
-    links,
-    getState: () => 'DISCOVERING',
-    runtime: rt,
-    // minPeers 3 → the node initiates up to min(maxPeers, minPeers + 2) = 5 links.
-    createSignaling: (url) => {
-      const ch = new HandChannel(url);
-      channels.set(url, ch);
-      return ch;
-    },
-  });
-  mesh.start();
-  return { mesh, rt, links, liar: channels.get('ws://liar')!, honest: channels.get('ws://honest')! };
+  const { mesh, rt, links, channel } = handMesh(['ws://liar', 'ws://honest']);
+  return { mesh, rt, links, liar: channel('ws://liar'), honest: channel('ws://honest') };
 }
 
 describe('eclipse mitigation: the per-server share of initiated links', () => {
@@ -101,16 +47,9 @@ describe('eclipse mitigation: the per-server share of initiated links', () => {
   });
 
   it('with one server there is nothing to share: the first five members get the attempts', () => {
-    const rt = new VirtualRuntime(START, () => 0.5);
-    const links = new PendingLinks();
-    let only: HandChannel | undefined;
-    const mesh = new Mesh({
-      identity: generateIdentity(), clusterId: CLUSTER, signaling: ['ws://only'], links, getState: () => 'DISCOVERING', runtime: rt,
-      createSignaling: (url) => (only = new HandChannel(url)),
-    });
-    mesh.start();
+    const { mesh, rt, links, channel } = handMesh(['ws://only']);
     const members = Array.from({ length: 7 }, () => generateIdentity());
-    for (const m of members) only!.announce(m, rt.now());
+    for (const m of members) channel('ws://only').announce(m, rt.now());
     expect(links.tried).to.deep.equal(members.slice(0, 5).map((m) => m.nodeId));
     mesh.crash();
   });
