@@ -14,6 +14,12 @@ export type TimerHandle = unknown;
 export interface Runtime {
   /** Wall-clock time, ms since the Unix epoch (may be skewed in a simulation). */
   now(): number;
+  /**
+   * Time that only moves forward, ms from an arbitrary origin: for durations (liveness,
+   * round trips, rate limits, bans), so a wall-clock step cannot drop links or lift a
+   * ban. Absent: {@link Runtime.now} stands in (see {@link monotonicNow}).
+   */
+  monotonic?(): number;
   /** Runs `fn` once after `ms`. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Cancels a {@link Runtime.setTimeout} or {@link Runtime.setInterval}; ignores `undefined`. */
@@ -29,9 +35,10 @@ export interface Runtime {
   keyBytes?(n: number): Uint8Array;
 }
 
-/** The real thing: `Date.now`, global timers, `Math.random`. */
+/** The real thing: `Date.now`, `performance.now`, global timers, `Math.random`. */
 export const systemRuntime: Runtime = Object.freeze({
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (fn: () => void, ms: number) => globalThis.setTimeout(fn, ms),
   clearTimeout: (h: TimerHandle | undefined) => {
     if (h !== undefined) {
@@ -42,6 +49,11 @@ export const systemRuntime: Runtime = Object.freeze({
   setInterval: (fn: () => void, ms: number) => globalThis.setInterval(fn, ms),
   random: () => Math.random(),
 });
+
+/** The runtime's monotonic time, or its wall clock where it has none. */
+export function monotonicNow(rt: Runtime): number {
+  return rt.monotonic ? rt.monotonic() : rt.now();
+}
 
 /** Resolves after `ms` on the given runtime. */
 export function sleep(rt: Runtime, ms: number): Promise<void> {

@@ -35,7 +35,7 @@ import { buildTopology } from './topology.js';
 import { PeerPenalties, TokenBucket } from './penalties.js';
 import { SeenSet } from './util.js';
 import { HANDSHAKE_MAX_SKEW_MS, LinkSession } from './link-session.js';
-import { randomHex64, sleep, systemRuntime, type Runtime, type TimerHandle } from '../runtime.js';
+import { monotonicNow, randomHex64, sleep, systemRuntime, type Runtime, type TimerHandle } from '../runtime.js';
 
 /** Options of {@link Mesh}. */
 export interface MeshOptions {
@@ -79,7 +79,7 @@ interface PeerEntry {
   handshakeSent: boolean;
   initiator: boolean;
   createdAt: number;
-  /** When both handshakes were done: the link counts as open from then on. */
+  /** When both handshakes were done (wall clock, shown as `connectedAt`): the link counts as open from then on. */
   openedAt?: number;
   lastHeard: number;
   state: NodeState | 'UNKNOWN';
@@ -144,6 +144,8 @@ export class Mesh extends EventTarget {
   private readonly makeSignaling: (url: string) => SignalingChannel;
   private readonly refuse: (nodeId: string) => boolean;
   private readonly rate: { perSecond: number; burst: number };
+  /** Durations (liveness, round trips, rates) run on monotonic time, so a clock step changes none of them. */
+  private readonly mono = (): number => monotonicNow(this.rt);
 
   constructor(options: MeshOptions) {
     super();
@@ -222,8 +224,8 @@ export class Mesh extends EventTarget {
 
   /** Waits until every link has flushed its send buffer, or `maxMs` passed. */
   private async drain(maxMs: number): Promise<void> {
-    const t0 = this.rt.now();
-    while (this.rt.now() - t0 < maxMs && [...this.peersById.values()].some((p) => p.link.open && p.link.bufferedAmount > 0)) {
+    const t0 = this.mono();
+    while (this.mono() - t0 < maxMs && [...this.peersById.values()].some((p) => p.link.open && p.link.bufferedAmount > 0)) {
       await sleep(this.rt, 5);
     }
     // Buffered-amount zero means handed to SCTP, not delivered: give it one more beat.
@@ -470,11 +472,11 @@ export class Mesh extends EventTarget {
   private addPeer(remoteId: string, initiator: boolean, session: string): PeerEntry {
     this.sessions.add(`${remoteId}:${session}`);
     const link = this.opts.links.create(remoteId, initiator);
-    const now = this.rt.now();
+    const now = this.mono();
     const entry: PeerEntry = {
       link, session, auth: new LinkSession(this.opts.identity, remoteId, session, link, this.rt.keyBytes?.bind(this.rt)), handshakeSent: false,
       initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [],
-      lastSeq: -1, bucket: new TokenBucket(this.rate, () => this.rt.now()), throttled: 0,
+      lastSeq: -1, bucket: new TokenBucket(this.rate, () => this.mono()), throttled: 0,
     };
     this.peersById.set(remoteId, entry);
     link.onSignal = (data) => {
@@ -500,7 +502,8 @@ export class Mesh extends EventTarget {
   private maybeEstablish(remoteId: string, entry: PeerEntry): void {
     if (established(entry) || !entry.link.open || !entry.handshakeSent || !entry.auth.keys) return;
     this.rt.clearTimeout(entry.connectTimer);
-    entry.openedAt = entry.lastHeard = this.rt.now();
+    entry.openedAt = this.rt.now();
+    entry.lastHeard = this.mono();
     this.sendTo(remoteId, { type: MessageType.HELLO, body: { clusterId: this.opts.clusterId, state: this.opts.getState() } });
     this.dispatch('peer-open', { nodeId: remoteId });
     this.peersChanged();
@@ -515,7 +518,7 @@ export class Mesh extends EventTarget {
     entry.link.onClose = null;
     entry.link.close();
     if (wasOpen) {
-      if (!CLEAN_ENDS.has(reason) && this.running) this.deadLinks.set(remoteId, this.rt.now());
+      if (!CLEAN_ENDS.has(reason) && this.running) this.deadLinks.set(remoteId, this.mono());
       this.log('info', 'peer link closed', { peer: remoteId, reason });
       this.dispatch('peer-close', { nodeId: remoteId, reason });
       this.peersChanged();
@@ -555,7 +558,7 @@ export class Mesh extends EventTarget {
       return;
     }
     entry.lastSeq = env.seq;
-    entry.lastHeard = this.rt.now();
+    entry.lastHeard = this.mono();
     if (!keys) return this.maybeEstablish(remoteId, entry);
     switch (env.type) {
       case MessageType.HELLO: {
@@ -581,7 +584,7 @@ export class Mesh extends EventTarget {
       case MessageType.HEARTBEAT_ACK: {
         const body = env.body as { nonce: number };
         if (body.nonce === entry.pingNonce && entry.pingSentAt !== undefined) {
-          entry.rttMs = this.rt.now() - entry.pingSentAt;
+          entry.rttMs = this.mono() - entry.pingSentAt;
           entry.pingNonce = undefined;
         }
         return;
@@ -606,12 +609,12 @@ export class Mesh extends EventTarget {
   }
 
   private isSuspect(p: PeerEntry): boolean {
-    return this.rt.now() - p.lastHeard > this.opts.heartbeatMs * 1.5;
+    return this.mono() - p.lastHeard > this.opts.heartbeatMs * 1.5;
   }
 
   /** Drops links silent for 3 heartbeats; keeps suspect/dead link marks current. */
   private checkLiveness(): void {
-    const now = this.rt.now();
+    const now = this.mono();
     for (const [id, p] of this.peersById) {
       if (established(p) && now - p.lastHeard > this.opts.heartbeatMs * 3) this.dropPeer(id, 'silent for 3 heartbeats');
     }
@@ -634,7 +637,7 @@ export class Mesh extends EventTarget {
 
   private sendHeartbeat(id: string, p: PeerEntry): void {
     p.pingNonce = Math.floor(this.rt.random() * 0x7fffffff);
-    p.pingSentAt = this.rt.now();
+    p.pingSentAt = this.mono();
     this.sendTo(id, {
       type: MessageType.HEARTBEAT,
       body: { nonce: p.pingNonce, state: this.opts.getState(), peers: this.peers.map((x) => x.nodeId) },

@@ -2,7 +2,7 @@
  * Penalty points per peer: invalid input costs points; past a limit the peer is
  * refused for a while. A misbehaving node then costs its peers little.
  */
-import type { Runtime } from '../runtime.js';
+import { monotonicNow, type Runtime } from '../runtime.js';
 
 /** Points of invalid input after which a peer is cut off. */
 export const PENALTY_LIMIT = 10;
@@ -24,7 +24,7 @@ export class PeerPenalties {
       return false;
     }
     this.scores.delete(nodeId);
-    this.bannedUntil.set(nodeId, this.rt.now() + BAN_MS);
+    this.bannedUntil.set(nodeId, monotonicNow(this.rt) + BAN_MS);
     return true;
   }
 
@@ -32,7 +32,7 @@ export class PeerPenalties {
   isBanned(nodeId: string): boolean {
     const until = this.bannedUntil.get(nodeId);
     if (until === undefined) return false;
-    if (until > this.rt.now()) return true;
+    if (until > monotonicNow(this.rt)) return true;
     this.bannedUntil.delete(nodeId);
     return false;
   }

@@ -219,6 +219,11 @@ export class SimRuntime implements Runtime {
     return Math.floor(SIM_EPOCH_MS + this.sched.now + this.offsetMs);
   }
 
+  /** Virtual time without the node's clock offset: skew and steps do not move it. */
+  monotonic(): number {
+    return this.sched.now;
+  }
+
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const t: SimTimer = { ev: null, cancelled: false };
     if (!this.alive) return t;
