@@ -50,4 +50,12 @@ export default [
       { file: 'dist/cdn/kpc.iife.js', format: 'iife', name: 'kpc', sourcemap: true, plugins: [terser()] },
     ],
   },
+  // For the signaling server (Node, plain JS): proof-of-π verification with noble bundled
+  // in, so `kpc-signal --admission-difficulty N` loads no TypeScript (server/admission.mjs).
+  {
+    input: { pow: 'src/pow/index.ts' },
+    plugins: [nodeResolve({ preferBuiltins: true, extensions: ['.ts', '.js'] }), esbuild({ tsconfig: './tsconfig.json', target: 'es2022' })],
+    onwarn,
+    output: { dir: 'dist/node', format: 'es', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
+  },
 ];

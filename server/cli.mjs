@@ -6,7 +6,9 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, DEFAULTS, defaultLogger, silentLogger, startSignalingServer } from './signaling-server.mjs';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { ADMISSION_DEFAULTS, DEFAULT_HOST, DEFAULT_PORT, DEFAULTS, defaultLogger, loadPowVerifier, silentLogger, startSignalingServer } from './signaling-server.mjs';
 
 /** @import { Logger, SignalingServerOptions } from './validate.mjs' */
 
@@ -23,6 +25,17 @@ Options:
   --max-connections <n>      simultaneous connections (default ${DEFAULTS.maxConnections})
   --messages-per-second <n>  sustained messages per connection (default ${DEFAULTS.messagesPerSecond})
   --message-burst <n>        burst allowance per connection (default ${DEFAULTS.messageBurst})
+
+Proof-of-π admission (off unless --admission-difficulty is given; see docs/signaling.md):
+  --admission-difficulty <n>     require a proof of at least n bits (0..64) before relaying
+  --admission-epoch-ms <n>       the clusters' epoch length (default ${ADMISSION_DEFAULTS.epochMs})
+  --admission-max-per-key <n>    admitted connections per public key (default ${ADMISSION_DEFAULTS.maxConnectionsPerKey})
+  --admission-timeout-ms <n>     close connections not admitted by then (default ${ADMISSION_DEFAULTS.admitTimeoutMs})
+  --admission-url <url>          this server's public ws:/wss: URL (repeatable); admits must be signed for it
+  --admission-cluster <id>       admit only this cluster (repeatable; default: any)
+  --pow-module <path>            ES module exporting decodePowProof and verifyProof
+                                 (default: kpc's dist/node/pow.js, made by npm run build)
+
   --quiet                    no log lines (the "listening" line is still printed)
   --verbose                  also log info and debug events
   -h, --help                 show this help
@@ -51,6 +64,13 @@ function toInt(flag, text, min) {
   return n;
 }
 
+/** CLI flag → admission option name, for its numeric settings. */
+const ADMISSION_NUMERIC = /** @type {const} */ ({
+  'admission-epoch-ms': 'epochMs',
+  'admission-max-per-key': 'maxConnectionsPerKey',
+  'admission-timeout-ms': 'admitTimeoutMs',
+});
+
 /** @type {Logger} */
 const verboseLogger = (level, msg, ctx) => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...ctx })}\n`);
@@ -62,6 +82,11 @@ async function main() {
       host: { type: 'string' },
       port: { type: 'string' },
       ...Object.fromEntries(Object.keys(NUMERIC).map((k) => [k, { type: /** @type {const} */ ('string') }])),
+      'admission-difficulty': { type: 'string' },
+      ...Object.fromEntries(Object.keys(ADMISSION_NUMERIC).map((k) => [k, { type: /** @type {const} */ ('string') }])),
+      'admission-url': { type: 'string', multiple: true },
+      'admission-cluster': { type: 'string', multiple: true },
+      'pow-module': { type: 'string' },
       quiet: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -84,6 +109,7 @@ async function main() {
     const v = /** @type {Record<string, unknown>} */ (values)[flag];
     if (typeof v === 'string') opts[key] = toInt(flag, v, 1);
   }
+  opts.admission = await admissionFromFlags(/** @type {Record<string, unknown>} */ (values));
 
   /** @type {import('./signaling-server.mjs').SignalingServer | undefined} */
   let server;
@@ -109,6 +135,37 @@ async function main() {
 
   server = await startSignalingServer(opts);
   process.stdout.write(`kpc signaling server listening on ${server.url} (health: ${server.httpUrl}/health)\n`);
+}
+
+/**
+ * The `admission` option from the --admission-* flags; undefined without
+ * --admission-difficulty (and then the other admission flags are an error).
+ * @param {Record<string, unknown>} values
+ * @returns {Promise<import('./validate.mjs').AdmissionOptions | undefined>}
+ */
+async function admissionFromFlags(values) {
+  const difficulty = values['admission-difficulty'];
+  if (typeof difficulty !== 'string') {
+    const stray = Object.keys(values).find((k) => k.startsWith('admission-') || k === 'pow-module');
+    if (stray) throw new RangeError(`--${stray} needs --admission-difficulty`);
+    return undefined;
+  }
+  const d = toInt('admission-difficulty', difficulty, 0);
+  if (d > 64) throw new RangeError(`--admission-difficulty must be at most 64, got "${difficulty}"`);
+  /** @type {import('./validate.mjs').AdmissionOptions} */
+  const admission = { difficulty: d };
+  for (const [flag, key] of Object.entries(ADMISSION_NUMERIC)) {
+    const v = values[flag];
+    if (typeof v === 'string') admission[key] = toInt(flag, v, 1);
+  }
+  const urls = /** @type {string[] | undefined} */ (values['admission-url']);
+  if (urls) admission.urls = urls;
+  const clusters = /** @type {string[] | undefined} */ (values['admission-cluster']);
+  if (clusters) admission.clusters = clusters;
+  const mod = /** @type {string | undefined} */ (values['pow-module']);
+  // A path is taken relative to the working directory, like any other CLI path.
+  admission.verify = await loadPowVerifier(mod === undefined ? undefined : mod.startsWith('file:') ? mod : pathToFileURL(resolve(mod)).href);
+  return admission;
 }
 
 main().catch((err) => {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { normalizeServerUrl } from './admission.mjs';
 
 /**
  * Every knob of the server. All fields are optional in {@link SignalingServerOptions};
@@ -40,7 +41,36 @@
  *   host?: string,
  *   port?: number,
  *   log?: Logger | false,
+ *   admission?: AdmissionOptions | null | false,
  * }} SignalingServerOptions
+ */
+
+/**
+ * Proof-of-π admission (off unless given; docs/signaling.md, "Proof-of-π admission at
+ * the server"). With it, every connection gets a `kpc-challenge` and may publish only
+ * after a valid `kpc-admit`, and only on its admitted cluster's topics.
+ * @typedef {object} AdmissionOptions
+ * @property {number} difficulty least accepted proof difficulty, leading zero bits (0..64)
+ * @property {number} [epochMs] epoch length, as the cluster uses it (default 3 600 000)
+ * @property {number} [maxClockSkewMs] clock skew tolerated at epoch boundaries (default 60 000)
+ * @property {import('./admission.mjs').AdmissionVerifier} [verify] proof check; default: built from kpc's dist/node/pow.js
+ * @property {number} [maxConnectionsPerKey] admitted connections per public key at once (default 4)
+ * @property {number} [admitTimeoutMs] a connection not admitted this long after its challenge (or after its admission lapsed) is closed with 1008 (default 30 000)
+ * @property {string[]} [urls] this server's public URLs (ws:/wss:); when given, the URL a client signed must be one of them, so an admit cannot be relayed from another server
+ * @property {string[]} [clusters] when given, only proofs for these cluster ids are admitted
+ */
+
+/**
+ * {@link AdmissionOptions} with defaults filled in.
+ * @typedef {object} ResolvedAdmission
+ * @property {number} difficulty
+ * @property {number} epochMs
+ * @property {number} maxClockSkewMs
+ * @property {import('./admission.mjs').AdmissionVerifier | undefined} verify
+ * @property {number} maxConnectionsPerKey
+ * @property {number} admitTimeoutMs
+ * @property {Set<string> | null} urls normalized (see normalizeServerUrl)
+ * @property {Set<string> | null} clusters
  */
 
 /**
@@ -65,6 +95,22 @@ export const DEFAULTS = Object.freeze({
   shutdownTimeoutMs: 5_000,
 });
 
+/** Defaults of the optional {@link AdmissionOptions} fields. */
+export const ADMISSION_DEFAULTS = Object.freeze({
+  epochMs: 3_600_000,
+  maxClockSkewMs: 60_000,
+  maxConnectionsPerKey: 4,
+  admitTimeoutMs: 30_000,
+});
+
+/** Largest proof-of-π difficulty (src/pow MAX_DIFFICULTY). */
+const MAX_DIFFICULTY = 64;
+/** Encoded proof-of-π sizes (src/pow codec): 52 fixed bytes + 1..384 bytes of cluster id. */
+export const MIN_PROOF_BYTES = 53;
+export const MAX_PROOF_BYTES = 436;
+/** Longest `url` in a `kpc-admit`, UTF-16 code units. */
+export const MAX_ADMIT_URL_LENGTH = 1024;
+
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8787;
 
@@ -80,9 +126,17 @@ export const DEFAULT_PORT = 8787;
  * - `too-many-topics`: the subscription would exceed `maxTopicsPerConnection`.
  * - `rate-limited`: the connection exceeded its message rate; the frame was dropped.
  * - `internal`: the server failed on this frame (a bug); other connections are unaffected.
+ * - `not-admitted`: (admission on) a `publish` from a connection that is not, or no
+ *   longer, admitted.
+ * - `wrong-cluster`: (admission on) a `publish` on a topic outside the connection's
+ *   admitted cluster.
+ * - `admit-failed`: a `kpc-admit` that was refused (proof, signature, URL or cluster), or
+ *   one sent to a server without admission.
+ * - `too-many-admissions`: the key already has `maxConnectionsPerKey` admitted connections.
  */
 export const ERROR_CODES = Object.freeze(/** @type {const} */ ([
   'bad-json', 'oversize', 'unknown-type', 'bad-field', 'topic-too-long', 'too-many-topics', 'rate-limited', 'internal',
+  'not-admitted', 'wrong-cluster', 'admit-failed', 'too-many-admissions',
 ]));
 
 /** @typedef {typeof ERROR_CODES[number]} ErrorCode */
@@ -90,9 +144,18 @@ export const ERROR_CODES = Object.freeze(/** @type {const} */ ([
 /**
  * A frame that passed validation. `publish` keeps every other field untouched: the
  * server relays payloads it does not (and must not need to) understand.
+ * A `kpc-admit` arrives with its key and signature decoded (checked to be canonical
+ * base64 of the right length) and its proof still as text (checked to be canonical
+ * base64 of a plausible proof size): the verifier decodes it.
  * @typedef {{ type: 'subscribe' | 'unsubscribe', topics: string[] }
  *   | { type: 'publish', topic: string, [k: string]: unknown }
- *   | { type: 'ping' }} ClientMessage
+ *   | { type: 'ping' }
+ *   | AdmitMessage} ClientMessage
+ */
+
+/**
+ * A validated `{type:'kpc-admit', key, proof, sig, url}`.
+ * @typedef {{ type: 'kpc-admit', key: Uint8Array, proof: string, sig: Uint8Array, url: string }} AdmitMessage
  */
 
 /** @typedef {{ ok: true, msg: ClientMessage } | { ok: false, code: ErrorCode, message: string }} ParseResult */
@@ -104,7 +167,7 @@ const isPosInt = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v > 
  * Fills defaults and rejects nonsensical values early (a typo in a CLI flag should fail
  * at start-up, not silently disable a limit: note ws treats `maxPayload: 0` as "no limit").
  * @param {SignalingServerOptions} [opts]
- * @returns {Limits & { host: string, port: number, log: Logger }}
+ * @returns {Limits & { host: string, port: number, log: Logger, admission: ResolvedAdmission | null }}
  * @throws {TypeError | RangeError} on an invalid option
  */
 export function resolveOptions(opts = {}) {
@@ -123,7 +186,62 @@ export function resolveOptions(opts = {}) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`signaling server option port must be 0..65535, got ${String(port)}`);
   const log = opts.log === false ? silentLogger : (opts.log ?? defaultLogger);
   if (typeof log !== 'function') throw new TypeError('signaling server option log must be a function or false');
-  return { ...limits, host, port, log };
+  return { ...limits, host, port, log, admission: resolveAdmission(opts.admission) };
+}
+
+/**
+ * Fills the admission defaults; null when admission is off (absent, null or false).
+ * @param {AdmissionOptions | null | false | undefined} a
+ * @returns {ResolvedAdmission | null}
+ * @throws {TypeError | RangeError} on an invalid field
+ */
+export function resolveAdmission(a) {
+  if (a === undefined || a === null || a === false) return null;
+  if (typeof a !== 'object') throw new TypeError('signaling server option admission must be an object');
+  const d = a.difficulty;
+  if (!Number.isInteger(d) || d < 0 || d > MAX_DIFFICULTY) {
+    throw new RangeError(`admission.difficulty must be an integer in 0..${MAX_DIFFICULTY}, got ${String(d)}`);
+  }
+  /** @type {Record<string, number>} */
+  const n = { ...ADMISSION_DEFAULTS };
+  for (const key of /** @type {(keyof typeof ADMISSION_DEFAULTS)[]} */ (Object.keys(ADMISSION_DEFAULTS))) {
+    const v = a[key];
+    if (v === undefined) continue;
+    const ok = key === 'maxClockSkewMs' ? Number.isSafeInteger(v) && v >= 0 : isPosInt(v);
+    if (!ok) throw new RangeError(`admission.${key} must be a ${key === 'maxClockSkewMs' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+    n[key] = v;
+  }
+  if (a.verify !== undefined && typeof a.verify !== 'function') throw new TypeError('admission.verify must be a function');
+  return {
+    difficulty: d,
+    epochMs: n.epochMs,
+    maxClockSkewMs: n.maxClockSkewMs,
+    maxConnectionsPerKey: n.maxConnectionsPerKey,
+    admitTimeoutMs: n.admitTimeoutMs,
+    verify: a.verify,
+    urls: a.urls === undefined ? null : stringSet(a.urls, 'admission.urls', (u) => {
+      const norm = normalizeServerUrl(u);
+      if (norm === null) throw new TypeError(`admission.urls: ${JSON.stringify(u)} is not a ws: or wss: URL`);
+      return norm;
+    }),
+    clusters: a.clusters === undefined ? null : stringSet(a.clusters, 'admission.clusters', (c) => {
+      if (c.length > 128) throw new RangeError('admission.clusters: a cluster id is at most 128 characters');
+      return c;
+    }),
+  };
+}
+
+/**
+ * @param {unknown} list
+ * @param {string} name
+ * @param {(s: string) => string} map
+ * @returns {Set<string>}
+ */
+function stringSet(list, name, map) {
+  if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && x !== '')) {
+    throw new TypeError(`${name} must be a non-empty array of non-empty strings`);
+  }
+  return new Set(list.map(map));
 }
 
 /** @type {Logger} */
@@ -213,9 +331,56 @@ export function parseFrame(data, limits) {
     }
     case 'ping':
       return { ok: true, msg: { type: 'ping' } };
+    case 'kpc-admit':
+      return parseAdmit(msg);
     default:
       return { ok: false, code: 'unknown-type', message: `unknown type ${JSON.stringify(msg.type.slice(0, 32))}` };
   }
+}
+
+const ADMIT_FIELDS = new Set(['type', 'key', 'proof', 'sig', 'url']);
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Decodes canonical, padded standard base64 (what kpc's toBase64 writes) of
+ * `min..max` bytes; null for anything else (wrong type or length, other alphabets,
+ * whitespace, non-zero padding bits).
+ * @param {unknown} text
+ * @param {number} min
+ * @param {number} max
+ * @returns {Uint8Array | null}
+ */
+export function decodeBase64(text, min, max) {
+  if (typeof text !== 'string' || text.length % 4 !== 0 || text.length > 4 * Math.ceil(max / 3)) return null;
+  if (!BASE64_RE.test(text)) return null;
+  const buf = Buffer.from(text, 'base64');
+  if (buf.length < min || buf.length > max || buf.toString('base64') !== text) return null;
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
+/**
+ * Strict shape of `{type:'kpc-admit', key, proof, sig, url}`: exactly these fields, the
+ * key 32 bytes, the signature 64, the proof a plausible encoded proof, the URL a
+ * non-empty string. Whether any of it is *valid* is for the server to check.
+ * @param {Record<string, unknown>} msg
+ * @returns {ParseResult}
+ */
+function parseAdmit(msg) {
+  for (const k of Object.keys(msg)) {
+    if (!ADMIT_FIELDS.has(k)) return { ok: false, code: 'bad-field', message: `kpc-admit: unexpected field ${JSON.stringify(k.slice(0, 32))}` };
+  }
+  const key = decodeBase64(msg.key, 32, 32);
+  if (!key) return { ok: false, code: 'bad-field', message: 'kpc-admit: key must be base64 of 32 bytes' };
+  const sig = decodeBase64(msg.sig, 64, 64);
+  if (!sig) return { ok: false, code: 'bad-field', message: 'kpc-admit: sig must be base64 of 64 bytes' };
+  if (!decodeBase64(msg.proof, MIN_PROOF_BYTES, MAX_PROOF_BYTES)) {
+    return { ok: false, code: 'bad-field', message: `kpc-admit: proof must be base64 of ${MIN_PROOF_BYTES}..${MAX_PROOF_BYTES} bytes` };
+  }
+  const url = msg.url;
+  if (typeof url !== 'string' || url === '' || url.length > MAX_ADMIT_URL_LENGTH) {
+    return { ok: false, code: 'bad-field', message: `kpc-admit: url must be a string of 1..${MAX_ADMIT_URL_LENGTH} characters` };
+  }
+  return { ok: true, msg: { type: 'kpc-admit', key, proof: /** @type {string} */ (msg.proof), sig, url } };
 }
 
 /**
