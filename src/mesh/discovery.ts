@@ -84,6 +84,8 @@ export class Discovery {
   /** Members whose proof-of-π was verified (only kept when admission is on). */
   /** Admitted nodes, with when their proof expires: after that their signals are refused until a fresh one. */
   private readonly admitted = new Map<string, number>();
+  /** The proof last put in an announce. */
+  private shownProof: string | undefined;
   private readonly clusterTopic: string;
   private readonly directTopic: string;
   private announceTimer: TimerHandle | undefined;
@@ -188,6 +190,11 @@ export class Discovery {
 
   private announcement(): OutgoingMessage {
     const proof = this.host.admission?.proofText();
+    if (proof !== this.shownProof) {
+      // A new epoch's proof: servers that asked for one get it now, not when the old one lapses.
+      this.shownProof = proof;
+      for (const ch of this.channels) ch.readmit?.();
+    }
     return {
       type: MessageType.ANNOUNCE,
       body: { clusterId: this.host.clusterId, state: this.host.state(), peers: this.host.linkedPeers(), ...(proof ? { proof } : {}) },

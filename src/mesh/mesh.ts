@@ -28,7 +28,7 @@ import {
 } from '../protocol/index.js';
 import type { NodeState } from '../state/machine.js';
 import type { Link, LinkFactory } from './link.js';
-import { createSignaling, type SignalingChannel } from './signaling.js';
+import { createSignaling, signalingAdmitter, type SignalingChannel } from './signaling.js';
 import type { PeerInfo, TopologySnapshot } from './types.js';
 import { Discovery, type Admission } from './discovery.js';
 import { buildTopology } from './topology.js';
@@ -165,7 +165,10 @@ export class Mesh extends EventTarget {
       maxSignalingBytes: options.maxSignalingBytes ?? 64 * 1024,
       log: options.log,
     };
-    this.makeSignaling = options.createSignaling ?? ((url) => createSignaling(url, { log: (m, c) => this.log('warn', m, c) }));
+    const admission = options.admission;
+    // Servers that ask for proof-of-π admission get this node's proof, signed over their challenge.
+    const admit = admission ? signalingAdmitter(options.identity, () => admission.proofText()) : undefined;
+    this.makeSignaling = options.createSignaling ?? ((url) => createSignaling(url, { log: (m, c) => this.log('warn', m, c), admit }));
     this.penalties = new PeerPenalties(this.rt);
     this.refuse = options.refuse ?? (() => false);
     this.rate = options.linkRate ?? { perSecond: LINK_RATE_PER_S, burst: LINK_BURST };

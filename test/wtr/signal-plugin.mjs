@@ -2,7 +2,8 @@
 //
 // Browser tests reach these through `executeServerCommand(name, payload)`:
 //   'signal-url'     → URL of the kpc signaling server started with the test run
-//   'signal-start'   → starts one more kpc server, returns {id, url}
+//   'signal-start'   → {port?, admission?: {difficulty, epochMs?}}: starts one more kpc server, returns {id, url};
+//                      with admission, proofs are verified by src/pow (loaded through tsx, no build needed)
 //   'signal-stop'    → {id}: stops that server
 //   'ywebrtc-start'  → starts the plain y-webrtc signaling server (its own bin), returns {id, url}
 //   'open-page'      → {url}: opens a real second tab in the same browser
@@ -67,6 +68,17 @@ async function startLiar() {
   };
 }
 
+let powVerify;
+/** The server's proof check built from src/pow itself, so `npm test` needs no `npm run build`. */
+async function srcPowVerifier() {
+  if (!powVerify) {
+    const { tsImport } = await import('tsx/esm/api');
+    const { powVerifier } = await import('../../server/admission.mjs');
+    powVerify = powVerifier(await tsImport('../../src/pow/index.ts', import.meta.url));
+  }
+  return powVerify;
+}
+
 export function signalPlugin() {
   let main;
   let nextId = 1;
@@ -88,7 +100,9 @@ export function signalPlugin() {
         case 'signal-url':
           return main.url;
         case 'signal-start': {
-          const s = await startSignalingServer({ host: '127.0.0.1', port: 0, ...(payload ?? {}) });
+          const opts = { host: '127.0.0.1', port: 0, ...(payload ?? {}) };
+          if (opts.admission) opts.admission = { ...opts.admission, verify: await srcPowVerifier() };
+          const s = await startSignalingServer(opts);
           const id = String(nextId++);
           servers.set(id, s);
           return { id, url: s.url };
