@@ -6,7 +6,9 @@ import { startSignalingServer } from '../server/signaling-server.mjs';
 import { chromiumArgs, chromiumPath } from './chromium.mjs';
 import { startStaticServer } from './static-server.mjs';
 
-const signal = await startSignalingServer({ host: '127.0.0.1', port: 0, log: false });
+// As `npm start` runs it: admission on at the nodes' default difficulty.
+const { DEFAULT_DIFFICULTY } = await import('../dist/node/pow.js');
+const signal = await startSignalingServer({ host: '127.0.0.1', port: 0, log: false, admission: { difficulty: DEFAULT_DIFFICULTY } });
 const web = await startStaticServer({ root: '.' });
 const browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs() });
 let ok = false;

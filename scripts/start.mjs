@@ -10,7 +10,10 @@ if (!existsSync('dist/cdn/kpc.js')) {
   process.exit(1);
 }
 const host = process.env.HOST ?? '127.0.0.1';
-const signal = await startSignalingServer({ host, port: Number(process.env.SIGNAL_PORT ?? 8787) });
+// The server asks every connection for a proof-of-π at the nodes' default difficulty
+// before it relays (docs/signaling.md); the verifier is the build's dist/node/pow.js.
+const { DEFAULT_DIFFICULTY } = await import('../dist/node/pow.js');
+const signal = await startSignalingServer({ host, port: Number(process.env.SIGNAL_PORT ?? 8787), admission: { difficulty: DEFAULT_DIFFICULTY } });
 const web = await startStaticServer({ root: '.', host, port: Number(process.env.PORT ?? 8080) });
 const demo = `${web.url}/demo/?signaling=${encodeURIComponent(signal.url)}`;
 console.log(`kpc signaling server: ${signal.url}  (health: ${signal.httpUrl}/health)`);
