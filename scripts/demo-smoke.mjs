@@ -7,7 +7,9 @@ import { chromiumArgs, chromiumPath } from './chromium.mjs';
 import { startStaticServer } from './static-server.mjs';
 
 // As `npm start` runs it: admission on at the nodes' default difficulty.
-const { DEFAULT_DIFFICULTY } = await import('../dist/node/pow.js');
+// (A computed specifier: the type-check must not follow it into the build output.)
+const powBuild = new URL('../dist/node/pow.js', import.meta.url).href;
+const { DEFAULT_DIFFICULTY } = /** @type {{ DEFAULT_DIFFICULTY: number }} */ (await import(powBuild));
 const signal = await startSignalingServer({ host: '127.0.0.1', port: 0, log: false, admission: { difficulty: DEFAULT_DIFFICULTY } });
 const web = await startStaticServer({ root: '.' });
 const browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs() });

@@ -12,7 +12,9 @@ if (!existsSync('dist/cdn/kpc.js')) {
 const host = process.env.HOST ?? '127.0.0.1';
 // The server asks every connection for a proof-of-π at the nodes' default difficulty
 // before it relays (docs/signaling.md); the verifier is the build's dist/node/pow.js.
-const { DEFAULT_DIFFICULTY } = await import('../dist/node/pow.js');
+// (A computed specifier: the type-check must not follow it into the build output.)
+const powBuild = new URL('../dist/node/pow.js', import.meta.url).href;
+const { DEFAULT_DIFFICULTY } = /** @type {{ DEFAULT_DIFFICULTY: number }} */ (await import(powBuild));
 const signal = await startSignalingServer({ host, port: Number(process.env.SIGNAL_PORT ?? 8787), admission: { difficulty: DEFAULT_DIFFICULTY } });
 const web = await startStaticServer({ root: '.', host, port: Number(process.env.PORT ?? 8080) });
 const demo = `${web.url}/demo/?signaling=${encodeURIComponent(signal.url)}`;

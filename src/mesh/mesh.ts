@@ -21,20 +21,19 @@ import type { Identity } from '../crypto/index.js';
 import { KpcError, isKpcError } from '../errors.js';
 import {
   MessageType,
-  decodeEnvelope,
   encodeEnvelope,
   type DecodedEnvelope,
   type OutgoingMessage,
 } from '../protocol/index.js';
 import type { NodeState } from '../state/machine.js';
-import type { Link, LinkFactory } from './link.js';
+import type { LinkFactory } from './link.js';
 import { createSignaling, signalingAdmitter, type SignalingChannel } from './signaling.js';
 import type { PeerInfo, TopologySnapshot } from './types.js';
 import { Discovery, type Admission } from './discovery.js';
 import { buildTopology } from './topology.js';
-import { PeerPenalties, TokenBucket } from './penalties.js';
+import { PeerPenalties } from './penalties.js';
 import { SeenSet } from './util.js';
-import { HANDSHAKE_MAX_SKEW_MS, LinkSession } from './link-session.js';
+import { Peer, type PeerContext } from './peer.js';
 import { monotonicNow, randomHex64, sleep, systemRuntime, type Runtime, type TimerHandle } from '../runtime.js';
 
 /** Options of {@link Mesh}. */
@@ -71,31 +70,6 @@ export interface MeshOptions {
   linkRate?: { perSecond: number; burst: number };
 }
 
-interface PeerEntry {
-  link: Link;
-  session: string;
-  /** The link handshake and, once it is done, the link's HMAC keys. */
-  auth: LinkSession;
-  handshakeSent: boolean;
-  initiator: boolean;
-  createdAt: number;
-  /** When both handshakes were done (wall clock, shown as `connectedAt`): the link counts as open from then on. */
-  openedAt?: number;
-  lastHeard: number;
-  state: NodeState | 'UNKNOWN';
-  peers: readonly string[];
-  rttMs?: number;
-  pingNonce?: number;
-  pingSentAt?: number;
-  connectTimer?: TimerHandle;
-  /** Highest envelope seq taken from this peer: a link is ordered, so seqs only grow. */
-  lastSeq: number;
-  /** Inbound message rate limit. */
-  bucket: TokenBucket;
-  /** Messages dropped by the rate limit since the last penalty point. */
-  throttled: number;
-}
-
 /** The signal wrapper: a session id keeps candidates of an abandoned attempt out of a new one. */
 interface SessionSignal {
   session: string;
@@ -108,25 +82,18 @@ const STOP_DRAIN_MS = 200;
 export const LINK_RATE_PER_S = 1_000;
 /** …and in a burst. */
 export const LINK_BURST = 2_000;
-/** Dropped messages per penalty point: a peer that keeps flooding is cut off after 10 points. */
-const THROTTLED_PER_POINT = 100;
 /** How long a link lost without a goodbye stays in the topology as dead. */
 const DEAD_LINK_MS = 10_000;
 /** Reasons a link ends that are not failures. */
 const CLEAN_ENDS = new Set(['peer said goodbye', 'node stopped', 'replaced by a new offer', 'hard reset', 'recovery failed', 'browser offline']);
 
 
-/** Whether a link is open and both its handshakes are done. */
-function established(p: PeerEntry): boolean {
-  return p.openedAt !== undefined && p.link.open;
-}
-
 /** Discovery, links and heartbeats for one node. */
 export class Mesh extends EventTarget {
   /** Node id of this node. */
   readonly nodeId: string;
   private readonly opts: Required<Omit<MeshOptions, 'log' | 'createSignaling' | 'runtime' | 'refuse' | 'admission' | 'linkRate'>> & Pick<MeshOptions, 'log'>;
-  private readonly peersById = new Map<string, PeerEntry>();
+  private readonly peersById = new Map<string, Peer>();
   private readonly discovery: Discovery;
   /** `peer:session` of every attempt we made or were offered: late signals of those are benign. */
   private readonly sessions = new SeenSet(1024);
@@ -146,6 +113,7 @@ export class Mesh extends EventTarget {
   private readonly rate: { perSecond: number; burst: number };
   /** Durations (liveness, round trips, rates) run on monotonic time, so a clock step changes none of them. */
   private readonly mono = (): number => monotonicNow(this.rt);
+  private readonly peerContext: PeerContext;
 
   constructor(options: MeshOptions) {
     super();
@@ -172,6 +140,7 @@ export class Mesh extends EventTarget {
     this.penalties = new PeerPenalties(this.rt);
     this.refuse = options.refuse ?? (() => false);
     this.rate = options.linkRate ?? { perSecond: LINK_RATE_PER_S, burst: LINK_BURST };
+    this.peerContext = { identity: options.identity, rate: this.rate, mono: this.mono, keyBytes: this.rt.keyBytes?.bind(this.rt) };
     this.discovery = new Discovery({
       admission: options.admission,
       identity: this.opts.identity,
@@ -215,7 +184,7 @@ export class Mesh extends EventTarget {
     if (!this.running) return;
     this.discovery.stop();
     for (const [id, p] of this.peersById) {
-      if (established(p)) this.sendTo(id, { type: MessageType.GOODBYE, body: { reason } });
+      if (p.established) this.sendTo(id, { type: MessageType.GOODBYE, body: { reason } });
     }
     this.running = false;
     this.rt.clearTimeout(this.heartbeatTimer);
@@ -241,7 +210,7 @@ export class Mesh extends EventTarget {
   get peers(): PeerInfo[] {
     const out: PeerInfo[] = [];
     for (const [nodeId, p] of this.peersById) {
-      if (established(p)) {
+      if (p.established) {
         out.push({ nodeId, state: p.state, rttMs: p.rttMs, connectedAt: p.openedAt!, health: this.isSuspect(p) ? 'suspect' : 'ok' });
       }
     }
@@ -288,7 +257,7 @@ export class Mesh extends EventTarget {
   /** Sends application bytes to one peer. @throws KpcError `MESH_CLOSED` if not linked. */
   send(nodeId: string, bytes: Uint8Array): void {
     const p = this.peersById.get(nodeId);
-    if (!p || !established(p)) throw new KpcError('MESH_CLOSED', `no open link to ${nodeId}`);
+    if (!p || !p.established) throw new KpcError('MESH_CLOSED', `no open link to ${nodeId}`);
     this.sendTo(nodeId, { type: MessageType.APP, body: bytes });
   }
 
@@ -308,7 +277,7 @@ export class Mesh extends EventTarget {
    */
   sendMessage(nodeId: string, msg: OutgoingMessage): boolean {
     const p = this.peersById.get(nodeId);
-    if (!p || !established(p)) return false;
+    if (!p || !p.established) return false;
     this.sendTo(nodeId, msg);
     return true;
   }
@@ -351,7 +320,7 @@ export class Mesh extends EventTarget {
   /** Connection attempts not open yet. */
   get pendingLinks(): number {
     let n = 0;
-    for (const p of this.peersById.values()) if (!established(p)) n++;
+    for (const p of this.peersById.values()) if (!p.established) n++;
     return n;
   }
 
@@ -472,15 +441,10 @@ export class Mesh extends EventTarget {
     this.addPeer(env.fromId, false, s.session).link.signal(s.data);
   }
 
-  private addPeer(remoteId: string, initiator: boolean, session: string): PeerEntry {
+  private addPeer(remoteId: string, initiator: boolean, session: string): Peer {
     this.sessions.add(`${remoteId}:${session}`);
     const link = this.opts.links.create(remoteId, initiator);
-    const now = this.mono();
-    const entry: PeerEntry = {
-      link, session, auth: new LinkSession(this.opts.identity, remoteId, session, link, this.rt.keyBytes?.bind(this.rt)), handshakeSent: false,
-      initiator, createdAt: now, lastHeard: now, state: 'UNKNOWN', peers: [],
-      lastSeq: -1, bucket: new TokenBucket(this.rate, () => this.mono()), throttled: 0,
-    };
+    const entry = new Peer(remoteId, link, session, initiator, this.peerContext);
     this.peersById.set(remoteId, entry);
     link.onSignal = (data) => {
       const signal: SessionSignal = { session, data };
@@ -496,17 +460,17 @@ export class Mesh extends EventTarget {
       if (this.peersById.get(remoteId) === entry) this.dropPeer(remoteId, reason);
     };
     entry.connectTimer = this.rt.setTimeout(() => {
-      if (!established(entry)) this.dropPeer(remoteId, entry.link.open ? 'handshake timeout' : 'connect timeout');
+      if (!entry.established) this.dropPeer(remoteId, entry.link.open ? 'handshake timeout' : 'connect timeout');
     }, this.opts.connectTimeoutMs);
     return entry;
   }
 
   /** Both handshakes done and the channel open: the link is up. */
-  private maybeEstablish(remoteId: string, entry: PeerEntry): void {
-    if (established(entry) || !entry.link.open || !entry.handshakeSent || !entry.auth.keys) return;
+  private maybeEstablish(remoteId: string, entry: Peer): void {
+    if (entry.established || !entry.link.open || !entry.handshakeSent || !entry.auth.keys) return;
     this.rt.clearTimeout(entry.connectTimer);
     entry.openedAt = this.rt.now();
-    entry.lastHeard = this.mono();
+    entry.lastHeard = this.mono(); // the handshake is not a heartbeat: liveness counts from here
     this.sendTo(remoteId, { type: MessageType.HELLO, body: { clusterId: this.opts.clusterId, state: this.opts.getState() } });
     this.dispatch('peer-open', { nodeId: remoteId });
     this.peersChanged();
@@ -528,41 +492,22 @@ export class Mesh extends EventTarget {
     }
   }
 
-  /** Token bucket: false when the peer is over its rate (checked before any decoding work). */
-  private admitRate(remoteId: string, entry: PeerEntry): boolean {
-    if (entry.bucket.take()) return true;
-    if (++entry.throttled >= THROTTLED_PER_POINT) {
-      entry.throttled = 0;
-      this.penalize(remoteId, new KpcError('MESH_RATE_LIMITED', `peer exceeds ${this.rate.perSecond} messages/s`));
-    }
-    return false;
-  }
-
-  private onLinkMessage(remoteId: string, entry: PeerEntry, bytes: Uint8Array): void {
-    if (this.silenced || !this.admitRate(remoteId, entry)) return;
+  private onLinkMessage(remoteId: string, entry: Peer, bytes: Uint8Array): void {
+    if (this.silenced) return;
+    const rate = entry.admitRate();
+    if (rate === 'penalty') this.penalize(remoteId, new KpcError('MESH_RATE_LIMITED', `peer exceeds ${this.rate.perSecond} messages/s`));
+    if (rate !== true) return;
+    const handshake = !entry.auth.keys;
     let env: DecodedEnvelope;
-    const keys = entry.auth.keys;
     try {
-      // Before the handshake only a fresh signed envelope; after it only ones tagged with the link key.
-      env = decodeEnvelope(
-        bytes,
-        keys
-          ? { maxBytes: this.opts.maxMessageBytes, macKey: keys.recv }
-          : { maxBytes: this.opts.maxMessageBytes, now: this.rt.now(), maxSkewMs: HANDSHAKE_MAX_SKEW_MS },
-      );
-      if (env.fromId !== remoteId) throw new KpcError('PROTO_WRONG_SENDER', 'envelope signed by another node than the link peer', { signer: env.fromId });
-      // Ordered channel, one counter per sender: an old or repeated seq is a replay.
-      if (env.seq <= entry.lastSeq) throw new KpcError('PROTO_REPLAY', 'envelope seq not above the last one on this link', { seq: env.seq, last: entry.lastSeq });
-      if (!keys) entry.auth.accept(env);
+      env = entry.receive(bytes, this.opts.maxMessageBytes, this.rt.now());
     } catch (err) {
       this.reject(err, `link:${remoteId}`, remoteId);
       // A link whose handshake failed can never be authenticated: close it.
-      if (!keys) this.dropPeer(remoteId, 'bad handshake');
+      if (handshake) this.dropPeer(remoteId, 'bad handshake');
       return;
     }
-    entry.lastSeq = env.seq;
-    entry.lastHeard = this.mono();
-    if (!keys) return this.maybeEstablish(remoteId, entry);
+    if (handshake) return this.maybeEstablish(remoteId, entry);
     switch (env.type) {
       case MessageType.HELLO: {
         const body = env.body as { clusterId: string; state: NodeState };
@@ -584,14 +529,9 @@ export class Mesh extends EventTarget {
         this.scheduleChange();
         return;
       }
-      case MessageType.HEARTBEAT_ACK: {
-        const body = env.body as { nonce: number };
-        if (body.nonce === entry.pingNonce && entry.pingSentAt !== undefined) {
-          entry.rttMs = this.mono() - entry.pingSentAt;
-          entry.pingNonce = undefined;
-        }
+      case MessageType.HEARTBEAT_ACK:
+        entry.ackPing((env.body as { nonce: number }).nonce);
         return;
-      }
       case MessageType.GOODBYE:
         // A clean leave: it is no longer a member, so the minimum shrinks with it.
         this.discovery.forget(remoteId);
@@ -611,7 +551,7 @@ export class Mesh extends EventTarget {
     }
   }
 
-  private isSuspect(p: PeerEntry): boolean {
+  private isSuspect(p: Peer): boolean {
     return this.mono() - p.lastHeard > this.opts.heartbeatMs * 1.5;
   }
 
@@ -619,7 +559,7 @@ export class Mesh extends EventTarget {
   private checkLiveness(): void {
     const now = this.mono();
     for (const [id, p] of this.peersById) {
-      if (established(p) && now - p.lastHeard > this.opts.heartbeatMs * 3) this.dropPeer(id, 'silent for 3 heartbeats');
+      if (p.established && now - p.lastHeard > this.opts.heartbeatMs * 3) this.dropPeer(id, 'silent for 3 heartbeats');
     }
     for (const [id, at] of this.deadLinks) if (now - at > DEAD_LINK_MS || (this.peersById.get(id)?.openedAt !== undefined)) this.deadLinks.delete(id);
     const suspects = this.peers.filter((p) => p.health === 'suspect').map((p) => p.nodeId).join() + '|' + [...this.deadLinks.keys()].join();
@@ -631,19 +571,18 @@ export class Mesh extends EventTarget {
 
   private heartbeat(): void {
     this.checkLiveness();
-    for (const [id, p] of this.peersById) if (established(p)) this.sendHeartbeat(id, p);
+    for (const [id, p] of this.peersById) if (p.established) this.sendHeartbeat(id, p);
     // Below the minimum with members known: try members we are not linked to.
     if (this.peers.length < this.requiredPeers) {
       for (const id of this.discovery.members.keys()) this.maybeConnect(id);
     }
   }
 
-  private sendHeartbeat(id: string, p: PeerEntry): void {
-    p.pingNonce = Math.floor(this.rt.random() * 0x7fffffff);
-    p.pingSentAt = this.mono();
+  private sendHeartbeat(id: string, p: Peer): void {
+    const nonce = p.startPing(() => this.rt.random());
     this.sendTo(id, {
       type: MessageType.HEARTBEAT,
-      body: { nonce: p.pingNonce, state: this.opts.getState(), peers: this.peers.map((x) => x.nodeId) },
+      body: { nonce, state: this.opts.getState(), peers: this.peers.map((x) => x.nodeId) },
     });
   }
 
@@ -659,7 +598,7 @@ export class Mesh extends EventTarget {
     if (this.changeTimer !== undefined || !this.running) return;
     this.changeTimer = this.rt.setTimeout(() => {
       this.changeTimer = undefined;
-      for (const [id, p] of this.peersById) if (established(p)) this.sendHeartbeat(id, p);
+      for (const [id, p] of this.peersById) if (p.established) this.sendHeartbeat(id, p);
     }, 20);
   }
 
