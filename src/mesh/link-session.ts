@@ -33,6 +33,8 @@ function bad(message: string, detail?: Record<string, unknown>): KpcError {
 export class LinkSession {
   private own: LinkKeyPair | undefined;
   private agreed: LinkKeys | undefined;
+  /** Whether this side's handshake (and so its ephemeral key) went out. */
+  private shown = false;
 
   constructor(
     private readonly identity: Identity,
@@ -60,7 +62,16 @@ export class LinkSession {
     const body: HandshakeBody = { session: this.session, to: this.peerId, eph: toHex(this.ownKeys().publicKey) };
     const fp = this.link.fingerprints?.()?.local;
     if (fp) body.fp = fp;
+    this.shown = true;
+    this.forgetSecret();
     return body;
+  }
+
+  // The ephemeral secret goes once the keys exist and its public half was shown: not
+  // before, or a handshake sent after the peer's (a message can beat `onOpen`) would
+  // carry a key the link keys were not derived from.
+  private forgetSecret(): void {
+    if (this.agreed && this.shown) this.own = undefined;
   }
 
   /**
@@ -72,11 +83,17 @@ export class LinkSession {
   accept(env: DecodedEnvelope): LinkKeys {
     if (this.agreed) throw bad('a second handshake on the same link');
     if (env.type !== MessageType.HANDSHAKE) throw bad('the first message on a link must be a HANDSHAKE', { type: env.type });
+    // The mesh checks the signer first; checked again here so this class stands on its own.
+    if (env.fromId !== this.peerId) throw bad('handshake signed by another node than the link peer', { signer: env.fromId });
     const body = env.body as HandshakeBody;
     if (body.to !== this.identity.nodeId) throw bad('handshake meant for another node', { to: body.to });
     if (body.session !== this.session) throw bad('handshake for another link session', { session: body.session });
-    const expected = this.link.fingerprints?.()?.remote;
-    if (expected !== undefined && body.fp !== expected) throw bad('handshake fingerprint is not the one this channel negotiated');
+    if (this.link.fingerprints) {
+      // A transport with certificates (WebRTC) must have negotiated one by now: no fingerprint, no link.
+      const expected = this.link.fingerprints()?.remote;
+      if (expected === undefined) throw bad('this channel has no negotiated certificate fingerprint');
+      if (body.fp !== expected) throw bad('handshake fingerprint is not the one this channel negotiated');
+    }
     this.agreed = deriveLinkKeys({
       own: this.ownKeys(),
       peerEphemeral: fromHex(body.eph),
@@ -84,7 +101,7 @@ export class LinkSession {
       peerIdentity: env.from,
       session: this.session,
     });
-    this.own = undefined; // the ephemeral secret is not needed any more
+    this.forgetSecret();
     return this.agreed;
   }
 }

@@ -149,6 +149,7 @@ function decodeUnchecked(input: unknown, opts: DecodeOptions): DecodedEnvelope {
   if (input.length < 4) throw malformed('envelope too short', { size: input.length });
   if (input[0] !== MAGIC_0 || input[1] !== MAGIC_1) throw malformed('bad magic');
   const mac = opts.macKey;
+  if (mac !== undefined && !(mac instanceof Uint8Array && mac.length === 32)) throw new KpcError('CRYPTO_BAD_KEY', 'link key must be 32 bytes');
   const version = input[2];
   if (version !== ENVELOPE_VERSION && version !== LINK_ENVELOPE_VERSION) {
     throw new KpcError('PROTO_BAD_VERSION', `unsupported envelope version ${version}`, { version });

@@ -1,11 +1,14 @@
 /**
  * Fuzz targets of the wire layer: the signed envelope (binary and base64 text), the
- * JSON body validators, and the signaling server's frame validation.
+ * JSON body validators, and the signaling server's frame validation. The HMAC-tagged
+ * link envelope and the link handshake are in targets-link.ts.
  */
 import { concatBytes, equalBytes, toBase64, toHex, utf8Encode } from '../../src/crypto/bytes.js';
+import { linkTag } from '../../src/crypto/link-keys.js';
 import type { Identity } from '../../src/crypto/identity.js';
 import {
   ENVELOPE_SIGNING_DOMAIN,
+  LINK_ENVELOPE_DOMAIN,
   MessageType,
   PROTOCOL_STATES,
   canonicalJsonBytes,
@@ -28,19 +31,31 @@ export const NOW = 1_800_000_000_000;
 /** Signaling refuses envelopes further than this from its clock (src/mesh/discovery.ts). */
 const SIGNALING_MAX_AGE_MS = 30_000;
 
+/**
+ * Rejection codes of the signed (v1) envelope decoder. `PROTO_BAD_MAC` is not among them:
+ * without a link key the decoder never checks a tag (a v2 envelope is `PROTO_BAD_VERSION`).
+ * The link targets (targets-link.ts) add it.
+ */
 export const PROTO_CODES = [
   'PROTO_OVERSIZE', 'PROTO_MALFORMED', 'PROTO_BAD_VERSION', 'PROTO_UNKNOWN_TYPE', 'PROTO_CLOCK_SKEW', 'PROTO_BAD_SIGNATURE', 'PROTO_BAD_BODY',
 ] as const;
 
-const IDS: readonly Identity[] = [0, 1, 2].map(fixedIdentity);
-const JSON_TYPES: readonly MessageTypeCode[] = [
-  MessageType.HELLO, MessageType.HEARTBEAT, MessageType.HEARTBEAT_ACK, MessageType.GOODBYE,
+export const IDS: readonly Identity[] = [0, 1, 2].map(fixedIdentity);
+export const JSON_TYPES: readonly MessageTypeCode[] = [
+  MessageType.HELLO, MessageType.HEARTBEAT, MessageType.HEARTBEAT_ACK, MessageType.GOODBYE, MessageType.HANDSHAKE,
   MessageType.ANNOUNCE, MessageType.SIGNAL, MessageType.SYNC_STATE,
 ];
 const RAW_TYPES: readonly MessageTypeCode[] = [MessageType.SYNC_DELTAS, MessageType.CONSENSUS, MessageType.INFER, MessageType.APP];
-const ALL_TYPES = [...JSON_TYPES, ...RAW_TYPES];
+export const ALL_TYPES = [...JSON_TYPES, ...RAW_TYPES];
 const DOMAIN = utf8Encode(ENVELOPE_SIGNING_DOMAIN);
+/** Prefix of the bytes a link envelope's HMAC covers. */
+export const LINK_DOMAIN = utf8Encode(LINK_ENVELOPE_DOMAIN);
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=';
+
+/** A DTLS fingerprint as `sdpFingerprint` (src/mesh/webrtc-link.ts) normalises it. */
+export function fingerprintText(bytes: Uint8Array): string {
+  return `sha-256 ${Array.from(bytes, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
+}
 
 function nodeId(rng: Rng): string {
   return rng.chance(0.5) ? rng.pick(IDS).nodeId : toHex(rng.bytes(16));
@@ -65,6 +80,13 @@ export function validBody(rng: Rng, type: MessageTypeCode): unknown {
       return { nonce: rng.int(0x7fffffff) };
     case MessageType.GOODBYE:
       return { reason: rng.string(rng.size(100)) };
+    case MessageType.HANDSHAKE: {
+      // The mesh's sessions are 64 hex chars; the validator takes any 1–64 chars.
+      const session = rng.chance(0.6) ? toHex(rng.bytes(rng.range(1, 32))) : rng.string(rng.range(1, 64));
+      const body: Record<string, unknown> = { session, to: nodeId(rng), eph: toHex(rng.bytes(32)) };
+      if (rng.chance(0.6)) body.fp = rng.chance(0.8) ? fingerprintText(rng.bytes(32)) : rng.string(rng.range(1, 256));
+      return body;
+    }
     case MessageType.ANNOUNCE: {
       const body: Record<string, unknown> = { clusterId, state };
       if (rng.chance(0.6)) body.peers = peers(rng);
@@ -90,7 +112,7 @@ export function validBody(rng: Rng, type: MessageTypeCode): unknown {
 }
 
 /** A message of `type` whose body is valid (some generated bodies are not: retried). */
-function validMessage(rng: Rng, type: MessageTypeCode, timestamp: number): Message {
+export function validMessage(rng: Rng, type: MessageTypeCode, timestamp: number): Message {
   for (;;) {
     const body = validBody(rng, type);
     const msg = { type, seq: rng.chance(0.1) ? 0xffffffff : rng.int(100_000), timestamp, body } as Message;
@@ -128,12 +150,17 @@ function hexSet(items: readonly Uint8Array[]): Set<string> {
 }
 
 /** Signs an unsigned envelope prefix (header ‖ body) as `identity`. */
-function resign(identity: Identity, unsigned: Uint8Array): Uint8Array {
+export function resign(identity: Identity, unsigned: Uint8Array): Uint8Array {
   return concatBytes(unsigned, sign(identity, concatBytes(DOMAIN, unsigned)));
 }
 
+/** Tags an untagged link envelope prefix (header ‖ body) with `key`, as a v2 envelope's HMAC. */
+export function retag(key: Uint8Array, unsigned: Uint8Array): Uint8Array {
+  return concatBytes(unsigned, linkTag(key, LINK_DOMAIN, unsigned));
+}
+
 /** An unsigned envelope prefix with `body`, keeping the header of `base` (body length fixed up). */
-function withBody(base: Uint8Array, body: Uint8Array, type?: number): Uint8Array {
+export function withBody(base: Uint8Array, body: Uint8Array, type?: number): Uint8Array {
   const out = new Uint8Array(52 + body.length);
   out.set(base.subarray(0, 52));
   if (type !== undefined) out[3] = type;
@@ -143,7 +170,7 @@ function withBody(base: Uint8Array, body: Uint8Array, type?: number): Uint8Array
 }
 
 /** Serializes a mutated JSON value: canonically mostly, sometimes not. */
-function serialize(rng: Rng, v: Json): Uint8Array {
+export function serialize(rng: Rng, v: Json): Uint8Array {
   if (rng.chance(0.85)) {
     try {
       return canonicalJsonBytes(v);
@@ -154,14 +181,17 @@ function serialize(rng: Rng, v: Json): Uint8Array {
   return utf8Encode(rng.chance(0.5) ? JSON.stringify(v) : JSON.stringify(v, null, rng.pick([1, '\t'])) ?? 'null');
 }
 
-const NON_BYTES: readonly (() => unknown)[] = [
+export const NON_BYTES: readonly (() => unknown)[] = [
   () => undefined, () => null, () => 'KP', () => 42, () => ({ length: 200 }), () => [0x4b, 0x50, 1, 1],
   () => new ArrayBuffer(200), () => new Uint16Array(100), () => new DataView(new ArrayBuffer(130)), () => new Uint8ClampedArray(120),
 ];
 
-/** A valid body re-encoded after a JSON edit, or a byte edit of it. */
-function mutatedBody(rng: Rng, item: PoolItem): { body: Uint8Array; label: string } {
-  const body = item.bytes.subarray(52, item.bytes.length - 64);
+/**
+ * A valid body re-encoded after a JSON edit, or a byte edit of it. `tail` is the
+ * length of the signature (64) or link tag (32) after the body.
+ */
+export function mutatedBody(rng: Rng, item: { bytes: Uint8Array; type: MessageTypeCode }, tail = 64): { body: Uint8Array; label: string } {
+  const body = item.bytes.subarray(52, item.bytes.length - tail);
   if ((JSON_TYPES as readonly number[]).includes(item.type) && rng.chance(0.7)) {
     const m = mutateJson(rng, JSON.parse(new TextDecoder().decode(body)) as Json);
     return { body: serialize(rng, m.value), label: m.label };
@@ -170,10 +200,10 @@ function mutatedBody(rng: Rng, item: PoolItem): { body: Uint8Array; label: strin
   return { body: m.value, label: m.label };
 }
 
-/** Checks a successfully decoded, re-signed envelope: its body must have exactly one encoding. */
-function checkCanonicalBody(type: number, body: unknown, bytes: Uint8Array): void {
+/** Checks a successfully decoded, re-signed (or re-tagged) envelope: its body must have exactly one encoding. */
+export function checkCanonicalBody(type: number, body: unknown, bytes: Uint8Array, tail = 64): void {
   const encoded = encodeBody(type as MessageTypeCode, body as never);
-  check(equalBytes(encoded, bytes.subarray(52, bytes.length - 64)), `accepted a ${type} body that is not in canonical form`);
+  check(equalBytes(encoded, bytes.subarray(52, bytes.length - tail)), `accepted a ${type} body that is not in canonical form`);
 }
 
 const envelope: FuzzTarget = {
@@ -182,7 +212,7 @@ const envelope: FuzzTarget = {
   codes: PROTO_CODES,
   testCases: 1500,
   async prepare(): Promise<TargetInstance<unknown>> {
-    const pool = envelopePool(44, 3_600_000);
+    const pool = envelopePool(48, 3_600_000);
     const valid = hexSet(pool.map((p) => p.bytes));
     const others = pool.map((p) => p.bytes);
     const last = new LastInput();
@@ -194,7 +224,7 @@ const envelope: FuzzTarget = {
         const item = rng.pick(pool);
         const kind = rng.weighted([
           [3, 'valid'], [50, 'bytes'], [14, 'resigned'], [14, 'resigned-body'], [4, 'resigned-type'],
-          [5, 'random'], [5, 'skew'], [2, 'oversize'], [3, 'non-bytes'],
+          [5, 'random'], [5, 'skew'], [2, 'oversize'], [3, 'non-bytes'], [3, 'v2'],
         ] as const);
         let input: unknown;
         let label: string = kind;
@@ -242,11 +272,19 @@ const envelope: FuzzTarget = {
           case 'non-bytes':
             input = rng.pick(NON_BYTES)();
             break;
+          case 'v2': {
+            // An HMAC-tagged link envelope (any key) where only signed ones are taken: PROTO_BAD_VERSION.
+            const unsigned = Uint8Array.from(item.bytes.subarray(0, item.bytes.length - 64));
+            unsigned[2] = 2;
+            input = retag(rng.chance(0.5) ? rng.bytes(32) : new Uint8Array(32), unsigned);
+            break;
+          }
         }
         last.set(label, input);
         const r = typed(PROTO_CODES, () => decodeEnvelope(input as Uint8Array, opts));
         if (!r.ok) {
           if (kind === 'valid') throw new FuzzViolation(`a valid envelope was refused: ${r.code}`);
+          if (kind === 'v2') check(r.code === 'PROTO_BAD_VERSION', `a v2 envelope without a link key gave ${r.code}, not PROTO_BAD_VERSION`);
           return { outcome: r.code, mutation: label };
         }
         const env = r.value;
@@ -266,7 +304,7 @@ const envelopeText: FuzzTarget = {
   codes: PROTO_CODES,
   testCases: 1000,
   async prepare(): Promise<TargetInstance<unknown>> {
-    const pool = envelopePool(33, 60_000);
+    const pool = envelopePool(36, 60_000);
     const valid = hexSet(pool.map((p) => p.bytes));
     const others = pool.map((p) => p.bytes);
     const last = new LastInput();

@@ -9,13 +9,14 @@
  * Run all of them with `npm run fuzz` (100 000 cases each by default); the test
  * suite runs `testCases` of each (test/fuzz/fuzz.node.test.ts).
  *
- * Not here: a link handshake decoder. Links are authenticated by Ed25519-signed SDP
- * inside SIGNAL envelopes (fuzzed as `envelope`, `envelope-text` and `bodies`); the
- * X25519/HKDF/HMAC link handshake of DESIGN.md §8 is not built, so there is nothing
- * to fuzz yet.
+ * Links (spec §8.2): the HMAC-tagged link envelope (`link-envelope`) and the signed
+ * handshake that starts a link, through the mesh's receive path into a LinkSession
+ * (`handshake`, targets-link.ts). The SDP that carries the DTLS fingerprints travels in
+ * signed SIGNAL envelopes (`envelope`, `envelope-text`, `bodies`).
  */
 import type { FuzzTarget } from './engine.js';
 import { CONSENSUS_TARGETS } from './targets-consensus.js';
+import { LINK_TARGETS } from './targets-link.js';
 import { MISC_TARGETS } from './targets-misc.js';
 import { PROTOCOL_TARGETS } from './targets-protocol.js';
 import { SYNC_TARGETS } from './targets-sync.js';
@@ -23,7 +24,7 @@ import { SYNC_TARGETS } from './targets-sync.js';
 export type { FuzzTarget } from './engine.js';
 
 /** Every fuzz target, in the order they run. */
-export const TARGETS: readonly FuzzTarget[] = [...PROTOCOL_TARGETS, ...SYNC_TARGETS, ...CONSENSUS_TARGETS, ...MISC_TARGETS];
+export const TARGETS: readonly FuzzTarget[] = [...PROTOCOL_TARGETS, ...LINK_TARGETS, ...SYNC_TARGETS, ...CONSENSUS_TARGETS, ...MISC_TARGETS];
 
 /** The target called `name`. */
 export function targetByName(name: string): FuzzTarget | undefined {
