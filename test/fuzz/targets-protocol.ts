@@ -434,6 +434,14 @@ function checkParseResult(r: ParseResult, limits: typeof DEFAULTS): void {
     for (const t of m.topics) check(typeof t === 'string' && t.length > 0 && t.length <= limits.maxTopicLength, 'accepted a bad topic');
   } else if (m.type === 'publish') {
     check(typeof m.topic === 'string' && m.topic.length > 0 && m.topic.length <= limits.maxTopicLength, 'accepted a publish without a valid topic');
+  } else if (m.type === 'kpc-admit') {
+    // Decoded and bounded before the server touches it: key and signature as bytes of their exact sizes.
+    check(m.key instanceof Uint8Array && m.key.length === 32, 'accepted an admit whose key is not 32 bytes');
+    check(m.sig instanceof Uint8Array && m.sig.length === 64, 'accepted an admit whose signature is not 64 bytes');
+    check(typeof m.proof === 'string' && m.proof.length > 0 && m.proof.length <= 600, 'accepted an admit with an unbounded proof');
+    check(typeof m.url === 'string' && m.url.length > 0 && m.url.length <= 1024, 'accepted an admit with an unbounded url');
+    const extra = Object.keys(m).filter((k) => !['type', 'key', 'proof', 'sig', 'url'].includes(k));
+    check(extra.length === 0, `accepted an admit with extra fields ${extra.join()}`);
   } else {
     check(m.type === 'ping', `accepted an unknown frame type ${String((m as { type: unknown }).type)}`);
   }
@@ -446,12 +454,22 @@ const signalingFrame: FuzzTarget = {
   testCases: 2000,
   async prepare(): Promise<TargetInstance<unknown>> {
     const texts = envelopePool(8, 10_000).map((p) => toBase64(p.bytes));
+    // Proof bytes are only shape-checked by parseFrame (53–436 bytes of canonical base64).
+    const admit = (rng: Rng): Json => ({
+      type: 'kpc-admit',
+      key: toBase64(rng.bytes(32)),
+      proof: toBase64(rng.bytes(rng.range(53, 436))),
+      sig: toBase64(rng.bytes(64)),
+      url: rng.pick(['ws://127.0.0.1:8787', 'wss://signal.example/kpc', `ws://h${rng.int(1000)}:1`]),
+    });
     const last = new LastInput();
     const small = { ...DEFAULTS, maxFrameBytes: 512, maxTopicsPerConnection: 2, maxTopicLength: 24 };
     const validFrame = (rng: Rng): Json => {
       const cluster = `kpc/v1/${rng.string(rng.range(1, 12))}`;
       const topic = rng.chance(0.5) ? cluster : `${cluster}/${toHex(rng.bytes(16))}`;
-      switch (rng.int(4)) {
+      switch (rng.int(5)) {
+        case 4:
+          return admit(rng);
         case 0:
           return { type: 'subscribe', topics: rng.chance(0.5) ? [cluster, topic] : [topic] };
         case 1:
