@@ -21,8 +21,8 @@ import {
   type ProposalFields,
 } from '../../src/consensus/index.js';
 import { utf8Decode, utf8Encode } from '../../src/crypto/bytes.js';
-import { KpcError } from '../../src/errors.js';
 import { T0, identity } from './harness.js';
+import { codeOf } from '../helpers/errors.js';
 
 const ids = [0, 1, 2, 3].map(identity);
 const members = ids.map((i) => i.nodeId).sort();
@@ -32,15 +32,6 @@ function fields(over: Partial<ProposalFields> = {}): ProposalFields {
 }
 
 /** The KpcError code `fn` throws (fails the test if it throws anything else, or nothing). */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(KpcError);
-    return (err as KpcError).code;
-  }
-  throw new Error('expected a KpcError');
-}
 
 /** Re-encodes `bytes` after editing the parsed JSON (key order kept canonical by sorting). */
 function edit(bytes: Uint8Array, f: (o: Record<string, unknown>) => void): Uint8Array {

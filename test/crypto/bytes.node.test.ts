@@ -12,16 +12,8 @@ import {
   utf8Encode,
 } from '../../src/crypto/index.js';
 import { KpcError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(KpcError);
-    return (err as KpcError).code;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('hex', () => {
   it('round-trips and matches Node Buffer (oracle)', () => {

@@ -13,7 +13,7 @@ import {
   verify,
   type Identity,
 } from '../../src/crypto/index.js';
-import { KpcError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
 /** RFC 8032 §7.1 test vectors 1 (empty message) and 2 (one byte). */
 const RFC8032 = [
@@ -33,15 +33,6 @@ const RFC8032 = [
   },
 ];
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(KpcError);
-    return (err as KpcError).code;
-  }
-  throw new Error('expected a throw');
-}
 
 /** Node's own Ed25519 (OpenSSL) as an independent oracle. */
 function nodeVerifies(pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {

@@ -24,6 +24,8 @@ import {
   type LinkKeyPair,
 } from '../../src/crypto/index.js';
 import { KpcError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
+import { LOW_ORDER_X25519 } from '../helpers/x25519.js';
 
 /** RFC 7748 §6.1. */
 const RFC7748 = {
@@ -58,23 +60,6 @@ const GOLDEN = {
   recv: '04eebb146117bcb62b7d23edd4d3d6f794705ea9e9915e8e7cf49f45bdefabe4',
 };
 
-/**
- * Low-order u-coordinates (RFC 7748 §7, libsodium's blocklist): 0, 1, the two order-8
- * points, p − 1, and the non-canonical p and p + 1; then each of them with bit 255 set,
- * which X25519 ignores.
- */
-const P_MINUS_1 = 'ec' + 'ff'.repeat(30) + '7f';
-const LOW_ORDER_CANONICAL = [
-  '00'.repeat(32),
-  '01' + '00'.repeat(31),
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  P_MINUS_1,
-  'ed' + 'ff'.repeat(30) + '7f', // p ≡ 0
-  'ee' + 'ff'.repeat(30) + '7f', // p + 1 ≡ 1
-];
-const LOW_ORDER = [...LOW_ORDER_CANONICAL, ...LOW_ORDER_CANONICAL.map((h) => h.slice(0, 62) + (parseInt(h.slice(62), 16) | 0x80).toString(16))];
-
 /** X25519 on node:crypto (OpenSSL): raw keys through JWK. */
 function nodeX25519(priv: Uint8Array, pub: Uint8Array): Uint8Array {
   const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
@@ -89,15 +74,6 @@ function nodeDirectional(shared: Uint8Array, sender: Uint8Array, receiver: Uint8
   return new Uint8Array(hkdfSync('sha256', shared, utf8Encode('kpc/link/v1'), info, 32));
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(KpcError);
-    return (err as KpcError).code;
-  }
-  throw new Error('expected a KpcError, nothing was thrown');
-}
 
 /** Both sides' inputs for one link. */
 function pair(a: LinkKeyPair, b: LinkKeyPair, idA: Uint8Array, idB: Uint8Array, session: string): [LinkKeyInput, LinkKeyInput] {
@@ -275,7 +251,7 @@ describe('deriveLinkKeys: symmetry and binding', () => {
 describe('deriveLinkKeys refuses bad keys with CRYPTO_BAD_KEY', () => {
   const [inA] = pair(alice, bob, ID_A, ID_B, SESSION);
 
-  for (const hex of LOW_ORDER) {
+  for (const hex of LOW_ORDER_X25519) {
     it(`low-order peer key ${hex.slice(0, 8)}…${hex.slice(-4)}`, () => {
       expect(codeOf(() => deriveLinkKeys({ ...inA, peerEphemeral: fromHex(hex) }))).to.equal('CRYPTO_BAD_KEY');
       // Whatever our secret.

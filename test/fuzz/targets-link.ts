@@ -20,7 +20,6 @@ import { equalBytes, fromHex, toHex } from '../../src/crypto/bytes.js';
 import type { Identity } from '../../src/crypto/identity.js';
 import { deriveLinkKeys, generateLinkKeyPair, linkTag, type LinkKeys } from '../../src/crypto/link-keys.js';
 import { KpcError } from '../../src/errors.js';
-import type { ChannelInfo, Link } from '../../src/mesh/link.js';
 import { HANDSHAKE_MAX_SKEW_MS, LinkSession } from '../../src/mesh/link-session.js';
 import {
   MessageType,
@@ -49,6 +48,8 @@ import {
   validMessage,
   withBody,
 } from './targets-protocol.js';
+import { FingerprintLink } from '../helpers/fake-link.js';
+import { LOW_ORDER_X25519 } from '../helpers/x25519.js';
 
 const TAG = 32;
 /** The mesh's default `maxMessageBytes` on links (src/mesh/mesh.ts). */
@@ -66,19 +67,6 @@ const HANDSHAKE_CODES = [
 
 const LENGTH_FIELDS: LengthField[] = [{ offset: 48, size: 4 }, { offset: 36, size: 4 }, { offset: 40, size: 8 }];
 
-/** Low-order X25519 u-coordinates (RFC 7748 / libsodium's blocklist, plus bit 255 set). */
-const LOW_ORDER_EPH = [
-  '00'.repeat(32),
-  '01' + '00'.repeat(31),
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ec' + 'ff'.repeat(30) + '7f',
-  'ed' + 'ff'.repeat(30) + '7f',
-  'ee' + 'ff'.repeat(30) + '7f',
-  '00'.repeat(31) + '80',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880',
-  'ec' + 'ff'.repeat(31),
-];
 
 /** A session's keys, read afresh (TypeScript would keep an earlier narrowing of `rx.keys`). */
 function keysOf(rx: LinkSession): LinkKeys | undefined {
@@ -270,28 +258,6 @@ const linkEnvelope: FuzzTarget = {
 
 // ---------------------------------------------------------------------- handshake
 
-/** A Link of which the handshake only reads `fingerprints`. */
-class FuzzLink implements Link {
-  readonly open = true;
-  readonly bufferedAmount = 0;
-  onSignal: ((data: unknown) => void) | null = null;
-  onOpen: (() => void) | null = null;
-  onMessage: ((bytes: Uint8Array) => void) | null = null;
-  onClose: ((reason: string) => void) | null = null;
-  readonly fingerprints?: () => { local: string; remote: string } | null;
-  constructor(
-    readonly remoteId: string,
-    fps: { local: string; remote: string } | null | undefined,
-  ) {
-    if (fps !== undefined) this.fingerprints = () => fps;
-  }
-  signal(): void {}
-  send(): void {}
-  close(): void {}
-  channelInfo(): ChannelInfo | null {
-    return null;
-  }
-}
 
 /** One kind of link: its session id, the fingerprints its transport reports, the honest peer. */
 interface Scenario {
@@ -349,8 +315,8 @@ const handshake: FuzzTarget = {
       const peerFps = s.fps === 'yes' ? { local: fpPeer, remote: fpRx } : s.fps === 'null' ? null : undefined;
       const rxSecret = secret(rng);
       const peerSecret = secret(rng);
-      const rxProbe = new LinkSession(RX, PEER.nodeId, s.session, new FuzzLink(PEER.nodeId, rxFps), () => Uint8Array.from(rxSecret));
-      const peer = new LinkSession(PEER, RX.nodeId, s.session, new FuzzLink(RX.nodeId, peerFps), () => Uint8Array.from(peerSecret));
+      const rxProbe = new LinkSession(RX, PEER.nodeId, s.session, new FingerprintLink(PEER.nodeId, rxFps), () => Uint8Array.from(rxSecret));
+      const peer = new LinkSession(PEER, RX.nodeId, s.session, new FingerprintLink(RX.nodeId, peerFps), () => Uint8Array.from(peerSecret));
       const peerBody = peer.handshake();
       const rxHandshake = encodeEnvelope(RX, { type: MessageType.HANDSHAKE, seq: 1, timestamp: NOW, body: rxProbe.handshake() });
       const peerKeys = peer.accept(decodeEnvelope(rxHandshake));
@@ -401,7 +367,7 @@ const handshake: FuzzTarget = {
           body.fp = fpPeer.toLowerCase();
           break;
         case 'eph-low-order':
-          body.eph = rng.pick(LOW_ORDER_EPH);
+          body.eph = rng.pick(LOW_ORDER_X25519);
           break;
         case 'eph-other':
           body.eph = toHex(generateLinkKeyPair(rng.bytes(32)).publicKey);
@@ -585,7 +551,7 @@ const handshake: FuzzTarget = {
         if (!st.rx) {
           // The link opened and this side sent its handshake (the mesh's order: onOpen, then messages).
           const sc = (st.sc = rng.pick(scenarios));
-          st.rx = new LinkSession(RX, PEER.nodeId, sc.session, new FuzzLink(PEER.nodeId, sc.fps), () => Uint8Array.from(sc.rxSecret));
+          st.rx = new LinkSession(RX, PEER.nodeId, sc.session, new FingerprintLink(PEER.nodeId, sc.fps), () => Uint8Array.from(sc.rxSecret));
           st.rx.handshake();
         }
         const sc = st.sc!;

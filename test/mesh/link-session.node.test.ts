@@ -8,7 +8,6 @@ import fc from 'fast-check';
 import { describe, it } from 'node:test';
 import { fromHex, generateIdentity, generateLinkKeyPair, toHex, type Identity } from '../../src/crypto/index.js';
 import { KpcError, type KpcErrorCode } from '../../src/errors.js';
-import type { ChannelInfo, Link } from '../../src/mesh/link.js';
 import { HANDSHAKE_MAX_SKEW_MS, LinkSession } from '../../src/mesh/link-session.js';
 import {
   MessageType,
@@ -19,6 +18,9 @@ import {
   type HandshakeBody,
   type Message,
 } from '../../src/protocol/index.js';
+import { codeOf } from '../helpers/errors.js';
+import { FingerprintLink } from '../helpers/fake-link.js';
+import { LOW_ORDER_X25519 } from '../helpers/x25519.js';
 
 const NOW = 1_800_000_000_000;
 /** The mesh's default `maxMessageBytes` on links. */
@@ -26,30 +28,6 @@ const LINK_MAX_BYTES = 256 * 1024;
 const FP_A = 'sha-256 ' + Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':');
 const FP_B = 'sha-256 ' + Array.from({ length: 32 }, (_, i) => (255 - i).toString(16).padStart(2, '0').toUpperCase()).join(':');
 
-/** A Link of which only `fingerprints` matters to the handshake. */
-class FakeLink implements Link {
-  readonly open = true;
-  readonly bufferedAmount = 0;
-  onSignal: ((data: unknown) => void) | null = null;
-  onOpen: (() => void) | null = null;
-  onMessage: ((bytes: Uint8Array) => void) | null = null;
-  onClose: ((reason: string) => void) | null = null;
-  readonly fingerprints?: () => { local: string; remote: string } | null;
-
-  constructor(
-    readonly remoteId: string,
-    fps?: { local: string; remote: string } | null,
-  ) {
-    if (fps !== undefined) this.fingerprints = () => fps;
-  }
-
-  signal(): void {}
-  send(): void {}
-  close(): void {}
-  channelInfo(): ChannelInfo | null {
-    return null;
-  }
-}
 
 const A = generateIdentity();
 const B = generateIdentity();
@@ -64,8 +42,8 @@ interface Pair {
 function pair(opts: { session?: string; fps?: boolean } = {}): Pair {
   const session = opts.session ?? 'c0ffee';
   return {
-    a: new LinkSession(A, B.nodeId, session, new FakeLink(B.nodeId, opts.fps ? { local: FP_A, remote: FP_B } : undefined)),
-    b: new LinkSession(B, A.nodeId, session, new FakeLink(A.nodeId, opts.fps ? { local: FP_B, remote: FP_A } : undefined)),
+    a: new LinkSession(A, B.nodeId, session, new FingerprintLink(B.nodeId, opts.fps ? { local: FP_A, remote: FP_B } : undefined)),
+    b: new LinkSession(B, A.nodeId, session, new FingerprintLink(A.nodeId, opts.fps ? { local: FP_B, remote: FP_A } : undefined)),
   };
 }
 
@@ -82,15 +60,6 @@ function receiveFirst(auth: LinkSession, remoteId: string, bytes: Uint8Array, la
   return env;
 }
 
-function codeOf(fn: () => unknown): KpcErrorCode {
-  try {
-    fn();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(KpcError);
-    return (err as KpcError).code;
-  }
-  throw new Error('expected a KpcError, nothing was thrown');
-}
 
 /** Both handshakes, each through the receive path. */
 function complete(p: Pair): void {
@@ -141,7 +110,7 @@ describe('LinkSession handshake', () => {
 
   it('takes its ephemeral secret from keyBytes where given', () => {
     const secret = new Uint8Array(32).fill(5);
-    const s = new LinkSession(A, B.nodeId, 's', new FakeLink(B.nodeId), (n) => {
+    const s = new LinkSession(A, B.nodeId, 's', new FingerprintLink(B.nodeId), (n) => {
       expect(n).to.equal(32);
       return Uint8Array.from(secret);
     });
@@ -215,17 +184,7 @@ describe('LinkSession refusals leave no keys', () => {
   });
 
   it('an all-zero ephemeral key → CRYPTO_BAD_KEY, and every other low-order point', () => {
-    const lowOrder = [
-      '00'.repeat(32),
-      '01' + '00'.repeat(31),
-      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-      '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-      'ec' + 'ff'.repeat(30) + '7f',
-      'ed' + 'ff'.repeat(30) + '7f',
-      'ee' + 'ff'.repeat(30) + '7f',
-      'ee' + 'ff'.repeat(31),
-    ];
-    for (const eph of lowOrder) refused((_, ha) => envelope(A, { ...ha, eph }), 'CRYPTO_BAD_KEY');
+    for (const eph of LOW_ORDER_X25519) refused((_, ha) => envelope(A, { ...ha, eph }), 'CRYPTO_BAD_KEY');
   });
 
   it('a stale or future handshake → PROTO_CLOCK_SKEW', () => {
@@ -290,9 +249,9 @@ describe('forged and misdirected handshakes', () => {
 
   it('A’s handshake to Mallory, relayed by Mallory to B, is refused (signed by A for M)', () => {
     // On Mallory's link to B the signer must be Mallory: A's signature does not pass.
-    const toMallory = new LinkSession(A, M.nodeId, 'c0ffee', new FakeLink(M.nodeId));
+    const toMallory = new LinkSession(A, M.nodeId, 'c0ffee', new FingerprintLink(M.nodeId));
     const relayed = envelope(A, toMallory.handshake());
-    const bOnMalloryLink = new LinkSession(B, M.nodeId, 'c0ffee', new FakeLink(M.nodeId));
+    const bOnMalloryLink = new LinkSession(B, M.nodeId, 'c0ffee', new FingerprintLink(M.nodeId));
     expect(codeOf(() => receiveFirst(bOnMalloryLink, M.nodeId, relayed))).to.equal('PROTO_WRONG_SENDER');
     // And on a link with A it is for another node.
     const p = pair();
@@ -319,8 +278,8 @@ describe('fingerprint checks depend on the link (documented behaviour)', () => {
   });
 
   it('a link that has fingerprints() but none negotiated yet refuses the handshake', () => {
-    const b = new LinkSession(B, A.nodeId, 's', new FakeLink(A.nodeId, null));
-    const a = new LinkSession(A, B.nodeId, 's', new FakeLink(B.nodeId, null));
+    const b = new LinkSession(B, A.nodeId, 's', new FingerprintLink(A.nodeId, null));
+    const a = new LinkSession(A, B.nodeId, 's', new FingerprintLink(B.nodeId, null));
     expect(codeOf(() => receiveFirst(b, A.nodeId, envelope(A, { ...a.handshake(), fp: 'anything' })))).to.equal('MESH_BAD_HANDSHAKE');
     expect(b.keys).to.equal(undefined);
   });

@@ -19,6 +19,7 @@ import {
   type PowProof,
   type VerifyOptions,
 } from '../../src/pow/index.js';
+import { codeOrNone } from '../helpers/errors.js';
 
 /** Fixed identities: every run solves the same puzzles, so the tests are deterministic. */
 const KEYS = Array.from({ length: 8 }, (_, i) => identityFromSecretKey(sha256(new Uint8Array([0x70, i]))).publicKey);
@@ -34,15 +35,6 @@ function opts(over: Partial<VerifyOptions> = {}): VerifyOptions {
   return { publicKey: alice, clusterId: CLUSTER, now: NOW, epochMs: EPOCH_MS, minDifficulty: D, ...over };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(KpcError);
-    return (err as KpcError).code;
-  }
-  return undefined;
-}
 
 async function rejectionCode(p: Promise<unknown>): Promise<string> {
   try {
@@ -83,7 +75,7 @@ describe('proof-of-π: puzzle', () => {
     expect(epochOf(1000, 1000)).to.equal(1);
     expect(epochOf(NOW)).to.equal(Math.floor(NOW / DEFAULT_EPOCH_MS));
     for (const [now, ms] of [[-1, 1000], [Number.NaN, 1000], [Infinity, 1000], [0, 0], [0, 1.5], [0, -5]]) {
-      expect(codeOf(() => epochOf(now, ms)), `${now}, ${ms}`).to.equal('POW_BAD_PARAMS');
+      expect(codeOrNone(() => epochOf(now, ms)), `${now}, ${ms}`).to.equal('POW_BAD_PARAMS');
     }
   });
 });
@@ -102,7 +94,7 @@ describe('proof-of-π: solve and verify', () => {
       expect(leadingZeroBits(sha256(new Uint8Array([...prefix, ...nonceBytes])))).to.equal(v.leadingZeros);
       // Sequential search: the nonce is the first solution, so nonce + 1 hashes were tried.
       for (let n = Math.max(0, p.nonce - 50); n < p.nonce; n++) {
-        expect(codeOf(() => verifyProof({ ...p, nonce: n }, opts({ publicKey: key })))).to.equal('POW_INVALID');
+        expect(codeOrNone(() => verifyProof({ ...p, nonce: n }, opts({ publicKey: key })))).to.equal('POW_INVALID');
       }
     }
   });
@@ -145,52 +137,52 @@ describe('proof-of-π: solve and verify', () => {
 describe('proof-of-π: rejections', () => {
   it('another key → POW_WRONG_KEY; the key really is bound', async () => {
     const p = await proofFor(alice);
-    expect(codeOf(() => verifyProof(p, opts({ publicKey: bob })))).to.equal('POW_WRONG_KEY');
+    expect(codeOrNone(() => verifyProof(p, opts({ publicKey: bob })))).to.equal('POW_WRONG_KEY');
     // Relabelling alice's work as bob's does not make it bob's.
-    expect(codeOf(() => verifyProof({ ...p, publicKey: bob }, opts({ publicKey: bob })))).to.equal('POW_INVALID');
+    expect(codeOrNone(() => verifyProof({ ...p, publicKey: bob }, opts({ publicKey: bob })))).to.equal('POW_INVALID');
   });
 
   it('another cluster → POW_WRONG_CLUSTER; the cluster really is bound', async () => {
     const p = await proofFor(alice);
-    expect(codeOf(() => verifyProof(p, opts({ clusterId: 'other' })))).to.equal('POW_WRONG_CLUSTER');
-    expect(codeOf(() => verifyProof({ ...p, clusterId: 'other' }, opts({ clusterId: 'other' })))).to.equal('POW_INVALID');
+    expect(codeOrNone(() => verifyProof(p, opts({ clusterId: 'other' })))).to.equal('POW_WRONG_CLUSTER');
+    expect(codeOrNone(() => verifyProof({ ...p, clusterId: 'other' }, opts({ clusterId: 'other' })))).to.equal('POW_INVALID');
   });
 
   it('epochs: current and previous accepted, older → POW_EXPIRED, later → POW_EPOCH_FUTURE', async () => {
     const prev = await proofFor(alice, CLUSTER, EPOCH - 1);
     expect(verifyProof(prev, opts()).leadingZeros).to.be.at.least(D);
-    expect(codeOf(() => verifyProof(prev, opts({ acceptPreviousEpoch: false })))).to.equal('POW_EXPIRED');
+    expect(codeOrNone(() => verifyProof(prev, opts({ acceptPreviousEpoch: false })))).to.equal('POW_EXPIRED');
     const old = await proofFor(alice, CLUSTER, EPOCH - 2);
-    expect(codeOf(() => verifyProof(old, opts()))).to.equal('POW_EXPIRED');
+    expect(codeOrNone(() => verifyProof(old, opts()))).to.equal('POW_EXPIRED');
     const next = await proofFor(alice, CLUSTER, EPOCH + 1);
-    expect(codeOf(() => verifyProof(next, opts()))).to.equal('POW_EPOCH_FUTURE');
+    expect(codeOrNone(() => verifyProof(next, opts()))).to.equal('POW_EPOCH_FUTURE');
     // Near the boundary, a clock a little ahead is tolerated (maxClockSkewMs).
     const boundary = (EPOCH + 1) * EPOCH_MS;
     expect(verifyProof(next, opts({ now: boundary - 10_000, maxClockSkewMs: 30_000 })).leadingZeros).to.be.at.least(D);
-    expect(codeOf(() => verifyProof(next, opts({ now: boundary - 10_000, maxClockSkewMs: 0 })))).to.equal('POW_EPOCH_FUTURE');
+    expect(codeOrNone(() => verifyProof(next, opts({ now: boundary - 10_000, maxClockSkewMs: 0 })))).to.equal('POW_EPOCH_FUTURE');
     // The epoch is bound too: relabelling old work as current fails.
-    expect(codeOf(() => verifyProof({ ...old, epoch: EPOCH }, opts()))).to.equal('POW_INVALID');
+    expect(codeOrNone(() => verifyProof({ ...old, epoch: EPOCH }, opts()))).to.equal('POW_INVALID');
   });
 
   it('difficulty below the minimum → POW_TOO_EASY; an inflated claim → POW_INVALID', async () => {
     const p = await proofFor(alice);
-    expect(codeOf(() => verifyProof(p, opts({ minDifficulty: D + 1 })))).to.equal('POW_TOO_EASY');
+    expect(codeOrNone(() => verifyProof(p, opts({ minDifficulty: D + 1 })))).to.equal('POW_TOO_EASY');
     const zeros = verifyProof(p, opts()).leadingZeros;
-    expect(codeOf(() => verifyProof({ ...p, difficulty: zeros + 1 }, opts()))).to.equal('POW_INVALID');
+    expect(codeOrNone(() => verifyProof({ ...p, difficulty: zeros + 1 }, opts()))).to.equal('POW_INVALID');
     expect(verifyProof({ ...p, difficulty: zeros }, opts({ minDifficulty: zeros })).leadingZeros).to.equal(zeros);
   });
 
   it('tampered nonce → POW_INVALID', async () => {
     const p = await proofFor(alice, CLUSTER, EPOCH, 16);
     for (const nonce of [p.nonce + 1, p.nonce ^ 1, p.nonce + 2 ** 32]) {
-      expect(codeOf(() => verifyProof({ ...p, nonce }, opts())), String(nonce)).to.equal('POW_INVALID');
+      expect(codeOrNone(() => verifyProof({ ...p, nonce }, opts())), String(nonce)).to.equal('POW_INVALID');
     }
   });
 
   it('rejects bad verifier options with POW_BAD_PARAMS', async () => {
     const p = await proofFor(alice);
     for (const bad of [{ now: -1 }, { now: Number.NaN }, { epochMs: 0 }, { minDifficulty: 65 }, { maxClockSkewMs: -1 }, { clusterId: '' }, { publicKey: new Uint8Array(3) }]) {
-      expect(codeOf(() => verifyProof(p, opts(bad))), JSON.stringify(bad)).to.equal('POW_BAD_PARAMS');
+      expect(codeOrNone(() => verifyProof(p, opts(bad))), JSON.stringify(bad)).to.equal('POW_BAD_PARAMS');
     }
   });
 
@@ -261,10 +253,10 @@ describe('proof-of-π: encoding', () => {
       tooManyUnits: new Uint8Array([...good.subarray(0, 50), 0, 129, ...new Uint8Array(129).fill(0x61)]),
       oversize: new Uint8Array(MAX_POW_PROOF_BYTES + 1),
     };
-    for (const [name, bytes] of Object.entries(cases)) expect(codeOf(() => decodePowProof(bytes)), name).to.equal('POW_MALFORMED');
-    expect(codeOf(() => decodePowProof('x' as unknown as Uint8Array))).to.equal('POW_MALFORMED');
+    for (const [name, bytes] of Object.entries(cases)) expect(codeOrNone(() => decodePowProof(bytes)), name).to.equal('POW_MALFORMED');
+    expect(codeOrNone(() => decodePowProof('x' as unknown as Uint8Array))).to.equal('POW_MALFORMED');
     const solvedProof = await proofFor(alice);
-    expect(codeOf(() => encodePowProof({ ...solvedProof, clusterId: 'a\uDC00' }))).to.equal('POW_MALFORMED');
+    expect(codeOrNone(() => encodePowProof({ ...solvedProof, clusterId: 'a\uDC00' }))).to.equal('POW_MALFORMED');
   });
 
   it('fuzz: random bytes and mutations decode or throw POW_MALFORMED, nothing else', async () => {
@@ -291,7 +283,7 @@ describe('proof-of-π: encoding', () => {
   it('fuzz: verifyProof on arbitrary values throws only KpcError', () => {
     fc.assert(
       fc.property(fc.anything(), (v) => {
-        expect(codeOf(() => verifyProof(v as PowProof, opts()))).to.be.a('string');
+        expect(codeOrNone(() => verifyProof(v as PowProof, opts()))).to.be.a('string');
       }),
       { numRuns: 300 },
     );

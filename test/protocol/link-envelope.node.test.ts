@@ -20,7 +20,8 @@ import {
   encodeEnvelope,
   type Message,
 } from '../../src/protocol/index.js';
-import { IDENTITIES, expectCode, expectedBody, identityArb, kpcErrorOf, messageArb, nodeIdArb, timestampArb, u32Arb } from './arbitraries.js';
+import { IDENTITIES, expectCode, expectedBody, identityArb, messageArb, nodeIdArb, timestampArb, u32Arb } from './arbitraries.js';
+import { codeOf } from '../helpers/errors.js';
 
 const [alice, bob, carol] = IDENTITIES;
 const RUNS = { numRuns: 150 };
@@ -81,9 +82,6 @@ function rawLinkEnvelope(
   return concatBytes(unsigned, linkTag(key, domain, unsigned));
 }
 
-function codeOf(fn: () => unknown): KpcErrorCode {
-  return kpcErrorOf(fn).code;
-}
 
 describe('link envelope (v2) round trip', () => {
   it('decodes every valid message of every type, tagged with the link key, to what was sent', () => {
