@@ -20,7 +20,7 @@ import {
 import type { Runtime, TimerHandle } from '../runtime.js';
 import type { NodeState } from '../state/machine.js';
 import type { SignalingChannel, SignalingDelivery } from './signaling.js';
-import { SeenSet } from './util.js';
+import { SeenSet, inTopK } from './util.js';
 
 /** A node seen through signaling. */
 export interface Member {
@@ -70,6 +70,12 @@ export interface DiscoveryHost {
 }
 
 const DIRECT_REPLY_INTERVAL_MS = 2_000;
+/**
+ * Members that answer a newcomer's broadcast announce directly: the `k` that weigh most
+ * with it (rendezvous). Enough for it to pick its first links from; it learns the rest
+ * from their periodic broadcasts. Everyone answering made a join wave cost N² publishes.
+ */
+export const DIRECT_REPLIERS = 8;
 /** Signaling envelopes further than this from our clock are refused (replays, skewed senders). */
 export const SIGNALING_MAX_AGE_MS = 30_000;
 /** Members not heard from for this many heartbeats (and not linked) are forgotten. */
@@ -277,8 +283,8 @@ export class Discovery {
     member.state = body.state;
     member.lastSeen = now;
     this.members.set(env.fromId, member);
-    // Answer a broadcast announce directly, so a newcomer learns every member at once.
-    if (!direct && now - member.lastReplied > DIRECT_REPLY_INTERVAL_MS) {
+    // Answer a broadcast announce directly (if among its repliers), so a newcomer learns members at once.
+    if (!direct && now - member.lastReplied > DIRECT_REPLY_INTERVAL_MS && inTopK(env.fromId, this.host.identity.nodeId, this.members.keys(), DIRECT_REPLIERS)) {
       member.lastReplied = now;
       this.publish(`${this.clusterTopic}/${env.fromId}`, this.announcement());
     }
