@@ -18,12 +18,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
-import { admissionExpiry, loadPowVerifier, normalizeServerUrl, topicInCluster, verifyAdmitSignature, ADMIT_NONCE_BYTES } from './admission.mjs';
+import { loadPowVerifier, topicInCluster, ADMIT_NONCE_BYTES } from './admission.mjs';
+import { createAdmissionGate } from './admission-gate.mjs';
 import { parseFrame, resolveOptions, TokenBucket, WindowCounter } from './validate.mjs';
 
 /** @import { IncomingMessage, ServerResponse } from 'node:http' */
 /** @import { Duplex } from 'node:stream' */
-/** @import { ErrorCode, SignalingServerOptions, ClientMessage, AdmitMessage } from './validate.mjs' */
+/** @import { ErrorCode, SignalingServerOptions, ClientMessage } from './validate.mjs' */
 
 export { ADMISSION_DEFAULTS, DEFAULTS, DEFAULT_HOST, DEFAULT_PORT, ERROR_CODES, defaultLogger, silentLogger } from './validate.mjs';
 export { ADMIT_CONTEXT, admitMessage, loadPowVerifier, powVerifier } from './admission.mjs';
@@ -67,16 +68,7 @@ export { ADMIT_CONTEXT, admitMessage, loadPowVerifier, powVerifier } from './adm
  * @property {NodeJS.Timeout | undefined} admitTimer admission deadline (not admitted) or expiry (admitted)
  */
 
-/**
- * A connection's admission.
- * @typedef {object} Admitted
- * @property {string} key base64 public key, the per-key cap's index
- * @property {string} clusterId the cluster its proof is bound to
- * @property {number} expiresAt ms; from then on the proof no longer verifies
- */
-
-/** setTimeout's largest delay. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** @import { Admitted } from './admission-gate.mjs' */
 
 /** WebSocket close codes we send (RFC 6455 §7.4.1). */
 const CLOSE_GOING_AWAY = 1001;
@@ -93,6 +85,7 @@ export async function startSignalingServer(opts = {}) {
   const adm = cfg.admission;
   // Loaded before listening, so a missing build fails start-up rather than the first admit.
   const checkProof = adm ? (adm.verify ?? (await loadPowVerifier())) : null;
+  const gate = adm && checkProof ? createAdmissionGate({ adm, checkProof, log, send: (c, f) => send(/** @type {Client} */ (c), f), badFrame: (c, code, m) => badFrame(/** @type {Client} */ (c), code, m) }) : null;
   const startedAt = Date.now();
 
   /** @type {Map<string, Set<Client>>} topic → subscribers */
@@ -100,9 +93,6 @@ export async function startSignalingServer(opts = {}) {
   /** @type {Set<Client>} */
   const clients = new Set();
   const counters = { messagesRelayed: 0, deliveries: 0, badFrames: 0, rejectedConnections: 0 };
-  /** @type {Map<string, Set<Client>>} base64 public key → its admitted connections */
-  const admittedByKey = new Map();
-  let admittedCount = 0;
   let nextId = 1;
   /** @type {Promise<void> | null} */
   let closing = null;
@@ -113,7 +103,7 @@ export async function startSignalingServer(opts = {}) {
     topics: topics.size,
     uptimeS: Math.floor((Date.now() - startedAt) / 1000),
     ...counters,
-    admitted: admittedCount,
+    admitted: gate?.count ?? 0,
   });
 
   // Compression stays off: permessage-deflate lets a small frame inflate into a large
@@ -185,7 +175,7 @@ export async function startSignalingServer(opts = {}) {
     clients.add(client);
     log('debug', 'connected', { conn: client.id, ip: client.ip });
     // The challenge is the first frame on the connection, before any reply to the client.
-    if (adm) challenge(client);
+    gate?.challenge(client);
 
     ws.on('pong', () => { client.alive = true; });
     ws.on('message', (data) => {
@@ -206,7 +196,7 @@ export async function startSignalingServer(opts = {}) {
     ws.on('close', (code) => {
       clients.delete(client);
       clearTimeout(client.admitTimer);
-      revoke(client);
+      gate?.revoke(client);
       for (const t of client.topics) removeSubscriber(t, client);
       client.topics.clear();
       log('debug', 'disconnected', { conn: client.id, code });
@@ -269,135 +259,9 @@ export async function startSignalingServer(opts = {}) {
         send(client, '{"type":"pong"}');
         return;
       case 'kpc-admit':
-        admit(client, msg);
+        if (gate) gate.admit(client, msg);
+        else badFrame(client, 'admit-failed', 'admission is not enabled on this server');
     }
-  }
-
-  /**
-   * Sends the connection's challenge (on connect, and again when its admission lapses)
-   * and gives it `admitTimeoutMs` to answer. The nonce stays the same for the life of
-   * the connection: it only has to make a signature worthless on any other connection.
-   * @param {Client} client
-   */
-  function challenge(client) {
-    if (!adm || !client.nonce) return;
-    send(client, JSON.stringify({ type: 'kpc-challenge', nonce: Buffer.from(client.nonce).toString('base64'), difficulty: adm.difficulty }));
-    clearTimeout(client.admitTimer);
-    client.admitTimer = setTimeout(() => {
-      if (client.admitted || client.ws.readyState !== WebSocket.OPEN) return;
-      log('info', 'not admitted in time, closing', { conn: client.id, ip: client.ip, timeoutMs: adm.admitTimeoutMs });
-      client.ws.close(CLOSE_POLICY, 'not admitted');
-    }, adm.admitTimeoutMs);
-    client.admitTimer.unref();
-  }
-
-  /**
-   * Checks a `kpc-admit`, cheapest first: the URL, the proof (two hashes), the
-   * signature over this connection's nonce (one Ed25519 verification), then the per-key
-   * cap. A refused admit leaves an existing admission of the connection as it was.
-   * @param {Client} client
-   * @param {AdmitMessage} msg
-   */
-  function admit(client, msg) {
-    if (!adm || !checkProof || !client.nonce) {
-      badFrame(client, 'admit-failed', 'admission is not enabled on this server');
-      return;
-    }
-    if (adm.urls) {
-      const url = normalizeServerUrl(msg.url);
-      if (url === null || !adm.urls.has(url)) {
-        badFrame(client, 'admit-failed', 'the signed url is not this server');
-        return;
-      }
-    }
-    const now = Date.now();
-    /** @type {{ clusterId: string, epoch: number }} */
-    let proof;
-    try {
-      proof = checkProof(msg.proof, msg.key, now, { difficulty: adm.difficulty, epochMs: adm.epochMs, maxClockSkewMs: adm.maxClockSkewMs });
-    } catch (err) {
-      const code = /** @type {{ code?: unknown }} */ (err)?.code;
-      badFrame(client, 'admit-failed', `proof refused: ${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`.slice(0, 200));
-      return;
-    }
-    if (typeof proof?.clusterId !== 'string' || !Number.isSafeInteger(proof.epoch) || proof.epoch < 0) {
-      throw new TypeError('admission verify returned no { clusterId, epoch }');
-    }
-    if (adm.clusters && !adm.clusters.has(proof.clusterId)) {
-      badFrame(client, 'admit-failed', 'this server does not admit that cluster');
-      return;
-    }
-    const expiresAt = admissionExpiry(proof.epoch, adm.epochMs, adm.maxClockSkewMs);
-    if (expiresAt <= now) {
-      // Only reachable with an injected verifier laxer than verifyProof.
-      badFrame(client, 'admit-failed', 'proof refused: expired');
-      return;
-    }
-    if (!verifyAdmitSignature(msg.key, client.nonce, msg.url, msg.sig)) {
-      badFrame(client, 'admit-failed', 'signature over this connection\'s challenge does not verify');
-      return;
-    }
-    const key = Buffer.from(msg.key).toString('base64');
-    const holders = admittedByKey.get(key);
-    if (holders && !holders.has(client) && holders.size >= adm.maxConnectionsPerKey) {
-      badFrame(client, 'too-many-admissions', `at most ${adm.maxConnectionsPerKey} admitted connections per key`);
-      return;
-    }
-    if (client.admitted && client.admitted.key !== key) revoke(client);
-    if (!client.admitted) admittedCount++;
-    client.admitted = { key, clusterId: proof.clusterId, expiresAt };
-    let set = admittedByKey.get(key);
-    if (!set) admittedByKey.set(key, (set = new Set()));
-    set.add(client);
-    armExpiry(client);
-    log('debug', 'admitted', { conn: client.id, ip: client.ip, cluster: proof.clusterId, expiresAt });
-    send(client, JSON.stringify({ type: 'kpc-admitted', cluster: proof.clusterId, expires: expiresAt }));
-  }
-
-  /**
-   * Ends the admission when its proof lapses, and challenges the connection again.
-   * @param {Client} client
-   */
-  function armExpiry(client) {
-    clearTimeout(client.admitTimer);
-    const a = client.admitted;
-    if (!a) return;
-    client.admitTimer = setTimeout(() => {
-      if (client.admitted !== a || client.ws.readyState !== WebSocket.OPEN) return;
-      if (Date.now() < a.expiresAt) {
-        armExpiry(client); // a long epoch: more than one timer's worth
-        return;
-      }
-      revoke(client);
-      log('debug', 'admission expired', { conn: client.id, ip: client.ip });
-      challenge(client);
-    }, Math.min(MAX_TIMER_MS, Math.max(0, a.expiresAt - Date.now())));
-    client.admitTimer.unref();
-  }
-
-  /**
-   * Forgets a connection's admission (and its slot in the per-key cap).
-   * @param {Client} client
-   */
-  function revoke(client) {
-    const a = client.admitted;
-    if (!a) return;
-    client.admitted = null;
-    admittedCount--;
-    const set = admittedByKey.get(a.key);
-    set?.delete(client);
-    if (set?.size === 0) admittedByKey.delete(a.key);
-  }
-
-  /**
-   * The connection's admission if it is current.
-   * @param {Client} client
-   * @param {number} now
-   * @returns {Admitted | null}
-   */
-  function currentAdmission(client, now) {
-    const a = client.admitted;
-    return a && now < a.expiresAt ? a : null;
   }
 
   /**
@@ -410,11 +274,11 @@ export async function startSignalingServer(opts = {}) {
     const subscribers = topics.get(msg.topic);
     /** @type {Client[] | Set<Client> | undefined} */
     let receivers = subscribers;
-    if (adm) {
+    if (gate) {
       // Admission on: only admitted connections publish, only on their cluster's topics,
       // and only connections admitted to the same cluster receive.
       const now = Date.now();
-      const a = currentAdmission(client, now);
+      const a = gate.current(client, now);
       if (!a) {
         badFrame(client, 'not-admitted', 'publish before a valid kpc-admit (or after it expired)');
         return;
@@ -423,7 +287,7 @@ export async function startSignalingServer(opts = {}) {
         badFrame(client, 'wrong-cluster', 'topic is not one of the admitted cluster\'s');
         return;
       }
-      receivers = subscribers && [...subscribers].filter((r) => currentAdmission(r, now)?.clusterId === a.clusterId);
+      receivers = subscribers && [...subscribers].filter((r) => gate?.current(r, now)?.clusterId === a.clusterId);
     }
     if (!receivers) return;
     const count = Array.isArray(receivers) ? receivers.length : receivers.size;
