@@ -17,6 +17,8 @@ export interface ClusterArgs {
   slotPrefix: string;
   /** Put a `<kpc-mesh-view>` inside too. */
   meshView: boolean;
+  /** `pow-difficulty` attribute: proof-of-π bits every node solves before it announces; 0 turns admission off. */
+  powDifficulty?: number;
 }
 
 const meta: Meta<ClusterArgs> = {
@@ -26,7 +28,7 @@ const meta: Meta<ClusterArgs> = {
     docs: {
       description: {
         component:
-          'Shares signaling, cluster id and ICE servers with the `<kpc-node>`s inside, and a registry that `<kpc-mesh-view>` draws. ' +
+          'Shares signaling, cluster id, ICE servers and the proof-of-π difficulty with the `<kpc-node>`s inside, and a registry that `<kpc-mesh-view>` draws. ' +
           'These stories use `local:` signaling (a same-origin BroadcastChannel) with real WebRTC, so they run without a server.',
       },
     },
@@ -36,10 +38,11 @@ const meta: Meta<ClusterArgs> = {
     iceServers: { control: 'text' },
     slotPrefix: { control: 'text' },
     meshView: { control: 'boolean' },
+    powDifficulty: { control: { type: 'range', min: 0, max: 22, step: 1 } },
   },
   args: { iceServers: '', nodes: 4, meshView: true },
   render: (args) => html`
-    <kpc-cluster signaling=${args.signaling} cluster-id=${args.clusterId} ice-servers=${ifDefined(args.iceServers || undefined)}>
+    <kpc-cluster signaling=${args.signaling} cluster-id=${args.clusterId} ice-servers=${ifDefined(args.iceServers || undefined)} pow-difficulty=${ifDefined(args.powDifficulty)}>
       ${Array.from({ length: args.nodes }, (_, i) => html`<kpc-node autostart identity-slot=${`${args.slotPrefix}-${i + 1}`}></kpc-node>`)}
       ${args.meshView ? html`<kpc-mesh-view width="320" height="320"></kpc-mesh-view>` : null}
     </kpc-cluster>
@@ -57,6 +60,15 @@ export const FourNodeMesh: Story = {
 /** One node alone: after its discovery window it concludes it is alone and is READY with 0 peers. */
 export const SingleNode: Story = {
   args: { signaling: 'local:storybook-cluster-single', clusterId: 'storybook-cluster-single', slotPrefix: 'sb-cluster-single', nodes: 1 },
+};
+
+/**
+ * Cheap admission: every node solves a 12-bit proof-of-π (a few ms) instead of the
+ * default 19 bits before it announces. Set 0 to turn admission off; all nodes of a
+ * cluster must agree.
+ */
+export const LowDifficulty: Story = {
+  args: { signaling: 'local:storybook-cluster-pow', clusterId: 'storybook-cluster-pow', slotPrefix: 'sb-cluster-pow', nodes: 3, powDifficulty: 12 },
 };
 
 /** The same cluster themed through CSS custom properties. */

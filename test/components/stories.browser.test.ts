@@ -6,7 +6,7 @@ import * as clusterStories from '../../stories/kpc-cluster.stories.js';
 import * as inferStories from '../../stories/kpc-infer.stories.js';
 import * as meshStories from '../../stories/kpc-mesh-view.stories.js';
 import * as nodeStories from '../../stories/kpc-node.stories.js';
-import type { KpcErrorDetail } from '../../components/index.js';
+import type { KpcErrorDetail, KpcNode } from '../../components/index.js';
 import { allReadyWith, cleanup, fixture, part, parts, waitFor } from './util.js';
 
 type Render = (args: Record<string, unknown>, context: unknown) => TemplateResult;
@@ -29,9 +29,10 @@ function renderStory(mod: StoryModule, name: string): HTMLElement {
 }
 
 /** What each story must put on the page, and the mesh it must form. */
-const expected: Record<string, { clusters: number; nodes: number; views: number; peers?: number; error?: boolean; infer?: 'complete' | 'INFER_CONTEXT_OVERFLOW' }> = {
+const expected: Record<string, { clusters: number; nodes: number; views: number; peers?: number; error?: boolean; infer?: 'complete' | 'INFER_CONTEXT_OVERFLOW'; powDifficulty?: number }> = {
   'kpc-cluster/FourNodeMesh': { clusters: 1, nodes: 4, views: 1, peers: 3 },
   'kpc-cluster/SingleNode': { clusters: 1, nodes: 1, views: 1, peers: 0 },
+  'kpc-cluster/LowDifficulty': { clusters: 1, nodes: 3, views: 1, peers: 2, powDifficulty: 12 },
   'kpc-cluster/Themed': { clusters: 1, nodes: 3, views: 1, peers: 2 },
   'kpc-node/Alone': { clusters: 0, nodes: 1, views: 0, peers: 0 },
   'kpc-node/ManualStart': { clusters: 0, nodes: 1, views: 0 },
@@ -75,6 +76,9 @@ describe('stories', function () {
           const nodes = [...root.querySelectorAll('kpc-node')];
           expect(nodes).to.have.length(want.nodes);
           if (want.peers !== undefined) await waitFor(() => allReadyWith(nodes, want.peers!), 30_000, `${name}: nodes READY`);
+          if (want.powDifficulty !== undefined) {
+            for (const n of nodes) expect((n as KpcNode).node!.options.admission).to.deep.equal({ difficulty: want.powDifficulty });
+          }
           for (const view of root.querySelectorAll('kpc-mesh-view')) {
             const links = (want.nodes * (want.peers ?? 0)) / 2;
             await waitFor(
