@@ -5,13 +5,17 @@
 import { fromBase64, toBase64, type Identity } from './crypto/index.js';
 import { KpcError, isKpcError } from './errors.js';
 import type { Admission } from './mesh/discovery.js';
-import { DEFAULT_EPOCH_MS, PowSolver, decodePowProof, encodePowProof, epochOf, verifyProof } from './pow/index.js';
+import { DEFAULT_EPOCH_MS, DEFAULT_MAX_CLOCK_SKEW_MS, PowSolver, decodePowProof, encodePowProof, epochOf, proofExpiry, verifyProof } from './pow/index.js';
 import type { Runtime, TimerHandle } from './runtime.js';
 
 /** A cluster's admission settings; every node of the cluster must use the same. */
 export interface AdmissionSettings {
+  /** Leading zero bits every proof must have. Default `DEFAULT_DIFFICULTY` (19). */
   difficulty?: number;
+  /** Epoch length: a proof is good for its epoch and the next. Default one hour. */
   epochMs?: number;
+  /** Clock skew tolerated at epoch boundaries. Default `DEFAULT_MAX_CLOCK_SKEW_MS` (60 s). */
+  maxClockSkewMs?: number;
 }
 
 /** This node's side of admission: solves its proof (in a Worker) and checks peers'. */
@@ -58,9 +62,8 @@ export class AdmissionTicket implements Admission {
     } catch (err) {
       throw isKpcError(err) ? err : new KpcError('POW_MALFORMED', String(err));
     }
-    const epochMs = this.settings.epochMs ?? DEFAULT_EPOCH_MS;
-    verifyProof(proof, { publicKey, clusterId: this.clusterId, now: this.rt.now(), epochMs, minDifficulty: this.settings.difficulty });
-    // Accepted during its epoch and the next one (verifyProof's window).
-    return (proof.epoch + 2) * epochMs;
+    const { epochMs = DEFAULT_EPOCH_MS, maxClockSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS, difficulty } = this.settings;
+    verifyProof(proof, { publicKey, clusterId: this.clusterId, now: this.rt.now(), epochMs, minDifficulty: difficulty, maxClockSkewMs });
+    return proofExpiry(proof.epoch, epochMs, maxClockSkewMs);
   }
 }

@@ -114,6 +114,9 @@ export class Mesh extends EventTarget {
   /** Durations (liveness, round trips, rates) run on monotonic time, so a clock step changes none of them. */
   private readonly mono = (): number => monotonicNow(this.rt);
   private readonly peerContext: PeerContext;
+  private readonly admission?: Admission;
+  /** The proof last shown to every peer (ADMIT), to notice a new epoch's. */
+  private shownProof: string | undefined;
 
   constructor(options: MeshOptions) {
     super();
@@ -134,6 +137,7 @@ export class Mesh extends EventTarget {
       log: options.log,
     };
     const admission = options.admission;
+    this.admission = admission;
     // Servers that ask for proof-of-π admission get this node's proof, signed over their challenge.
     const admit = admission ? signalingAdmitter(options.identity, () => admission.proofText()) : undefined;
     this.makeSignaling = options.createSignaling ?? ((url) => createSignaling(url, { log: (m, c) => this.log('warn', m, c), admit }));
@@ -168,6 +172,7 @@ export class Mesh extends EventTarget {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.shownProof = this.admission?.proofText(); // each link gets it when it opens
     this.discovery.start(this.opts.signaling.map((url) => this.makeSignaling(url)));
     this.heartbeatTimer = this.rt.setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
     // Liveness is checked four times per heartbeat, so a silent peer is dropped within a
@@ -472,6 +477,8 @@ export class Mesh extends EventTarget {
     entry.openedAt = this.rt.now();
     entry.lastHeard = this.mono(); // the handshake is not a heartbeat: liveness counts from here
     this.sendTo(remoteId, { type: MessageType.HELLO, body: { clusterId: this.opts.clusterId, state: this.opts.getState() } });
+    const proof = this.admission?.proofText();
+    if (proof) this.sendTo(remoteId, { type: MessageType.ADMIT, body: { proof } });
     this.dispatch('peer-open', { nodeId: remoteId });
     this.peersChanged();
   }
@@ -532,6 +539,16 @@ export class Mesh extends EventTarget {
       case MessageType.HEARTBEAT_ACK:
         entry.ackPing((env.body as { nonce: number }).nonce);
         return;
+      case MessageType.ADMIT: {
+        if (!this.admission) return;
+        try {
+          entry.admittedUntil = this.admission.verify(env.from, (env.body as { proof: string }).proof);
+        } catch (err) {
+          this.reject(err, `link:${remoteId}`, remoteId);
+          this.dropPeer(remoteId, 'not admitted');
+        }
+        return;
+      }
       case MessageType.GOODBYE:
         // A clean leave: it is no longer a member, so the minimum shrinks with it.
         this.discovery.forget(remoteId);
@@ -561,6 +578,7 @@ export class Mesh extends EventTarget {
     for (const [id, p] of this.peersById) {
       if (p.established && now - p.lastHeard > this.opts.heartbeatMs * 3) this.dropPeer(id, 'silent for 3 heartbeats');
     }
+    if (this.admission) this.dropUnadmitted();
     for (const [id, at] of this.deadLinks) if (now - at > DEAD_LINK_MS || (this.peersById.get(id)?.openedAt !== undefined)) this.deadLinks.delete(id);
     const suspects = this.peers.filter((p) => p.health === 'suspect').map((p) => p.nodeId).join() + '|' + [...this.deadLinks.keys()].join();
     if (suspects !== this.suspects) {
@@ -569,7 +587,32 @@ export class Mesh extends EventTarget {
     }
   }
 
+  /**
+   * With admission on, a link lasts only while the peer's proof does: each side shows its
+   * proof (ADMIT) when the link opens and again at every new epoch; a peer that shows none
+   * within the connect timeout, or lets it lapse, is dropped.
+   */
+  private dropUnadmitted(): void {
+    const now = this.rt.now();
+    for (const [id, p] of this.peersById) {
+      if (!p.established) continue;
+      const until = p.admittedUntil ?? p.openedAt! + this.opts.connectTimeoutMs;
+      if (now <= until) continue;
+      this.reject(new KpcError('MESH_NOT_ADMITTED', p.admittedUntil === undefined ? 'peer showed no proof-of-π on its link' : 'peer let its proof-of-π expire'), `link:${id}`, id);
+      this.dropPeer(id, 'admission expired');
+    }
+  }
+
+  /** Shows a new epoch's proof to every peer. */
+  private showProof(): void {
+    const proof = this.admission?.proofText();
+    if (!proof || proof === this.shownProof) return;
+    this.shownProof = proof;
+    for (const [id, p] of this.peersById) if (p.established) this.sendTo(id, { type: MessageType.ADMIT, body: { proof } });
+  }
+
   private heartbeat(): void {
+    this.showProof();
     this.checkLiveness();
     for (const [id, p] of this.peersById) if (p.established) this.sendHeartbeat(id, p);
     // Below the minimum with members known: try members we are not linked to.

@@ -40,6 +40,8 @@ export class Peer {
   /** The peer's own peers, from its last heartbeat. */
   peers: readonly string[] = [];
   rttMs?: number;
+  /** Until when (wall clock) the peer's last proof-of-π shown on this link is valid, with admission on. */
+  admittedUntil?: number;
   connectTimer?: TimerHandle;
   private pingNonce?: number;
   private pingSentAt?: number;

@@ -25,6 +25,7 @@ export {
   epochOf,
   leadingZeroBits,
   powChallenge,
+  proofExpiry,
   solveProof,
   verifyProof,
   type PowChallenge,

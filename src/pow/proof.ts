@@ -32,6 +32,14 @@ export const DEFAULT_DIFFICULTY = 19;
 export const DEFAULT_EPOCH_MS = 3_600_000;
 /** Default clock skew tolerated at epoch boundaries, ms. */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 60_000;
+
+/**
+ * When a proof of `epoch` stops verifying: {@link verifyProof} accepts it during its
+ * epoch and the next, plus the tolerated skew.
+ */
+export function proofExpiry(epoch: number, epochMs: number = DEFAULT_EPOCH_MS, maxClockSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS): number {
+  return (epoch + 2) * epochMs + maxClockSkewMs;
+}
 /**
  * π positions used by puzzles: 1..POW_POSITION_RANGE (a power of two). BBP cost grows
  * with the position; at ≤ 256 one evaluation takes ≤ ~55 µs, so a cold verification

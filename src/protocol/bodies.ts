@@ -18,6 +18,7 @@ import {
   type GoodbyeBody,
   type HeartbeatAckBody,
   type HeartbeatBody,
+  type AdmitBody,
   type HandshakeBody,
   type HelloBody,
   type MessageTypeCode,
@@ -174,6 +175,12 @@ export function validateHandshake(v: unknown): HandshakeBody {
   return out;
 }
 
+/** Validates an ADMIT body (shape only: the mesh verifies the proof). @throws KpcError `PROTO_BAD_BODY` */
+export function validateAdmit(v: unknown): AdmitBody {
+  const o = expectShape(v, 'ADMIT', ['proof']);
+  return { proof: expectString(o.proof, 'proof', 1, MAX_PROOF_TEXT) };
+}
+
 /** Validates a GOODBYE body. @throws KpcError `PROTO_BAD_BODY` */
 export function validateGoodbye(v: unknown): GoodbyeBody {
   const o = expectShape(v, 'GOODBYE', ['reason']);
@@ -217,6 +224,7 @@ export const BODY_CODECS: { readonly [T in MessageTypeCode]: BodyCodec<BodyByTyp
   [MessageType.HEARTBEAT_ACK]: jsonCodec(validateHeartbeatAck),
   [MessageType.GOODBYE]: jsonCodec(validateGoodbye),
   [MessageType.HANDSHAKE]: jsonCodec(validateHandshake),
+  [MessageType.ADMIT]: jsonCodec(validateAdmit),
   [MessageType.ANNOUNCE]: jsonCodec(validateAnnounce),
   [MessageType.SIGNAL]: jsonCodec(validateSignal),
   [MessageType.SYNC_STATE]: jsonCodec(validateSyncState),

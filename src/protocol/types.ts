@@ -43,6 +43,11 @@ export const MessageType = Object.freeze({
   SYNC_DELTAS: 0x21,
   /** A consensus message (proposal, vote or certificate), framed and signed by the consensus layer. */
   CONSENSUS: 0x30,
+  /**
+   * The sender's current proof-of-π, on a link: sent when the link opens and whenever a
+   * new epoch's proof is solved, so a peer whose proof lapses loses its links too.
+   */
+  ADMIT: 0x40,
   /** Inference pipeline frames (activations, requests, results), framed by the inference layer. */
   INFER: 0x50,
   /** Opaque application bytes. */
@@ -145,6 +150,12 @@ export interface HandshakeBody {
   fp?: string;
 }
 
+/** ADMIT: proof-of-π admission shown on a link. */
+export interface AdmitBody {
+  /** Base64 of the encoded proof, as in ANNOUNCE. */
+  proof: string;
+}
+
 /** GOODBYE: deliberate close. */
 export interface GoodbyeBody {
   /** Human-readable reason, ≤ 256 chars. */
@@ -163,6 +174,7 @@ export interface BodyByType {
   [MessageType.HEARTBEAT_ACK]: HeartbeatAckBody;
   [MessageType.GOODBYE]: GoodbyeBody;
   [MessageType.HANDSHAKE]: HandshakeBody;
+  [MessageType.ADMIT]: AdmitBody;
   [MessageType.ANNOUNCE]: AnnounceBody;
   [MessageType.SIGNAL]: SignalBody;
   [MessageType.SYNC_STATE]: SyncStateBody;

@@ -42,7 +42,7 @@ export const PROTO_CODES = [
 
 export const IDS: readonly Identity[] = [0, 1, 2].map(fixedIdentity);
 export const JSON_TYPES: readonly MessageTypeCode[] = [
-  MessageType.HELLO, MessageType.HEARTBEAT, MessageType.HEARTBEAT_ACK, MessageType.GOODBYE, MessageType.HANDSHAKE,
+  MessageType.HELLO, MessageType.HEARTBEAT, MessageType.HEARTBEAT_ACK, MessageType.GOODBYE, MessageType.HANDSHAKE, MessageType.ADMIT,
   MessageType.ANNOUNCE, MessageType.SIGNAL, MessageType.SYNC_STATE,
 ];
 const RAW_TYPES: readonly MessageTypeCode[] = [MessageType.SYNC_DELTAS, MessageType.CONSENSUS, MessageType.INFER, MessageType.APP];
@@ -80,6 +80,8 @@ export function validBody(rng: Rng, type: MessageTypeCode): unknown {
       return { nonce: rng.int(0x7fffffff) };
     case MessageType.GOODBYE:
       return { reason: rng.string(rng.size(100)) };
+    case MessageType.ADMIT:
+      return { proof: rng.chance(0.8) ? toBase64(rng.bytes(rng.range(53, 436))) : rng.string(rng.range(1, 600)) };
     case MessageType.HANDSHAKE: {
       // The mesh's sessions are 64 hex chars; the validator takes any 1–64 chars.
       const session = rng.chance(0.6) ? toHex(rng.bytes(rng.range(1, 32))) : rng.string(rng.range(1, 64));

@@ -13,7 +13,7 @@ import { MessageType } from '../../src/protocol/index.js';
 import { HAND_CLUSTER, HAND_START, handMesh } from '../helpers/hand-mesh.js';
 import { VirtualRuntime } from '../helpers/virtual-runtime.js';
 
-const SETTINGS = { difficulty: 4, epochMs: 60_000 };
+const SETTINGS = { difficulty: 4, epochMs: 60_000, maxClockSkewMs: 0 };
 
 describe('admission expires with the proof', () => {
   it('refuses the signals of a member whose proof has expired, and takes them again after a fresh announce', async () => {

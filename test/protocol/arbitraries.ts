@@ -55,6 +55,20 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant(MessageType.HEARTBEAT_ACK), ...header, body: fc.record({ nonce: nonceArb }) }),
   fc.record({ type: fc.constant(MessageType.GOODBYE), ...header, body: fc.record({ reason: fc.string({ maxLength: 256 }) }) }),
   fc.record({
+    type: fc.constant(MessageType.HANDSHAKE),
+    ...header,
+    body: fc.record(
+      {
+        session: fc.string({ minLength: 1, maxLength: 64 }),
+        to: nodeIdArb,
+        eph: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
+        fp: fc.string({ minLength: 1, maxLength: 256 }),
+      },
+      { requiredKeys: ['session', 'to', 'eph'] },
+    ),
+  }),
+  fc.record({ type: fc.constant(MessageType.ADMIT), ...header, body: fc.record({ proof: fc.base64String({ minLength: 4, maxLength: 600 }) }) }),
+  fc.record({
     type: fc.constant(MessageType.ANNOUNCE),
     ...header,
     body: fc.record({ clusterId: clusterIdArb, state: stateArb, peers: peersArb }, { requiredKeys: ['clusterId', 'state'] }),

@@ -20,7 +20,7 @@ import {
   encodeEnvelope,
   type Message,
 } from '../../src/protocol/index.js';
-import { IDENTITIES, expectCode, expectedBody, identityArb, messageArb, nodeIdArb, timestampArb, u32Arb } from './arbitraries.js';
+import { IDENTITIES, expectCode, expectedBody, identityArb, messageArb } from './arbitraries.js';
 import { codeOf } from '../helpers/errors.js';
 
 const [alice, bob, carol] = IDENTITIES;
@@ -40,19 +40,8 @@ function linkKeys(session: string): { a: LinkKeys; b: LinkKeys } {
 const K = linkKeys('s1');
 const K2 = linkKeys('s2');
 
-const hexArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(toHex);
-/** HANDSHAKE messages (not in the shared messageArb). */
-const handshakeArb: fc.Arbitrary<Message> = fc.record({
-  type: fc.constant(MessageType.HANDSHAKE),
-  seq: u32Arb,
-  timestamp: timestampArb,
-  body: fc.record(
-    { session: fc.string({ minLength: 1, maxLength: 64 }), to: nodeIdArb, eph: hexArb, fp: fc.string({ minLength: 1, maxLength: 256 }) },
-    { requiredKeys: ['session', 'to', 'eph'] },
-  ),
-}) as fc.Arbitrary<Message>;
 /** Every registered type. */
-const anyMessageArb = fc.oneof({ weight: 11, arbitrary: messageArb }, { weight: 1, arbitrary: handshakeArb });
+const anyMessageArb = messageArb;
 const keyArb = fc.uint8Array({ minLength: 32, maxLength: 32 });
 
 const app: Message = { type: MessageType.APP, seq: 7, timestamp: 1_800_000_000_000, body: new Uint8Array([1, 2, 3, 4]) };
