@@ -16,7 +16,8 @@ import type { Mesh } from './mesh/mesh.js';
 import type { PeerInfo, TopologySnapshot } from './mesh/types.js';
 import { StateMachine, pathToOffline, type NodeState, type StateChange } from './state/machine.js';
 import { systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
-import type { Decision } from './consensus/index.js';
+import { MAX_MEMBERS, type Decision } from './consensus/index.js';
+import { topK } from './rendezvous.js';
 import type { ClusterGenerateOptions, ClusterInference, ClusterToken } from './infer/cluster/index.js';
 import { WeightCache } from './infer/index.js';
 import { createNetwork, type Network } from './node-network.js';
@@ -403,11 +404,16 @@ export class PiNode extends EventTarget {
     return this.net?.consensus.decisions ?? [];
   }
 
-  /** This node and its peers that announced READY: the membership a proposal is voted by. */
+  /**
+   * The membership a proposal is voted by: this node and every other whose latest word
+   * is READY (through its link or its announces, so all nodes of a partial mesh see the
+   * same list), not evicted. Past the largest list a certificate carries (`MAX_MEMBERS`,
+   * 96), the committee is the 96 that weigh most with the cluster id: the same for all.
+   */
   private readyMembers(): string[] {
     const ids = this.nodeId ? [this.nodeId] : [];
-    for (const p of this.peers) if (p.state === 'READY' && !this.isEvicted(p.nodeId)) ids.push(p.nodeId);
-    return ids.sort();
+    for (const id of this.net?.mesh.readyMembers() ?? []) if (!this.isEvicted(id)) ids.push(id);
+    return topK(this.options.clusterId, ids, MAX_MEMBERS);
   }
 
   /**

@@ -173,6 +173,12 @@ export class Discovery {
     if (!this.members.has(nodeId)) this.members.set(nodeId, { state: 'UNKNOWN', lastSeen: this.host.runtime.now(), lastReplied: 0, sources: new Set() });
   }
 
+  /** Its link failed: its last announced state no longer counts until it announces again. */
+  markUnknown(nodeId: string): void {
+    const m = this.members.get(nodeId);
+    if (m) m.state = 'UNKNOWN';
+  }
+
   /** Forgets members not heard from since `since`, except those `keep` names; returns their ids. */
   forgetSilent(since: number, keep: (nodeId: string) => boolean): string[] {
     const gone: string[] = [];

@@ -230,6 +230,20 @@ export class Mesh extends EventTarget {
     return n;
   }
 
+  /**
+   * Other nodes whose latest word is READY: linked peers by their heartbeats, the rest by
+   * their signaling announces, which every member receives alike. In a partial mesh this
+   * is what all nodes can agree on; linked peers alone differ from node to node.
+   */
+  readyMembers(): string[] {
+    const out = new Set<string>();
+    for (const p of this.peers) if (p.state === 'READY') out.add(p.nodeId);
+    for (const [id, m] of this.discovery.members) {
+      if (m.state === 'READY' && !this.peersById.get(id)?.established) out.add(id);
+    }
+    return [...out];
+  }
+
   /** How many links this node must hold to be healthy: `min(minPeers, others)`. */
   get requiredPeers(): number {
     return Math.min(this.opts.minPeers, this.knownOthers);
@@ -492,7 +506,11 @@ export class Mesh extends EventTarget {
     entry.link.onClose = null;
     entry.link.close();
     if (wasOpen) {
-      if (!CLEAN_ENDS.has(reason) && this.running) this.deadLinks.set(remoteId, this.mono());
+      if (!CLEAN_ENDS.has(reason) && this.running) {
+        this.deadLinks.set(remoteId, this.mono());
+        // Lost without a goodbye: READY again only once it says so itself (an announce).
+        this.discovery.markUnknown(remoteId);
+      }
       this.log('info', 'peer link closed', { peer: remoteId, reason });
       this.dispatch('peer-close', { nodeId: remoteId, reason });
       this.peersChanged();

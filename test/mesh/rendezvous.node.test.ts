@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { describe, it } from 'node:test';
 import { DIRECT_REPLIERS } from '../../src/mesh/discovery.js';
-import { inTopK, pairScore } from '../../src/mesh/util.js';
+import { inTopK, pairScore, topK } from '../../src/rendezvous.js';
 
 const idArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('hex'));
 
@@ -38,5 +38,19 @@ describe('direct repliers (rendezvous top-k)', () => {
   it('the pair order matters and the separator keeps (a, b) splits apart', () => {
     expect(pairScore('ab', 'c')).to.not.equal(pairScore('a', 'bc'));
     expect(pairScore('a', 'b')).to.not.equal(pairScore('b', 'a'));
+  });
+
+  it('topK: the same committee whatever the order the ids come in, all of them when there are few', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(idArb, { minLength: 0, maxLength: 150 }), fc.string(), (ids, seed) => {
+        const a = topK(seed, ids, 96);
+        const b = topK(seed, [...ids].reverse(), 96);
+        expect(a).to.deep.equal(b);
+        expect(a).to.have.length(Math.min(96, ids.length));
+        expect([...a].sort()).to.deep.equal(a);
+        for (const id of a) expect(ids).to.include(id);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
