@@ -1,4 +1,5 @@
 /** fast-check arbitraries and helpers shared by the protocol tests. */
+import { expect } from 'chai';
 import fc from 'fast-check';
 import { concatBytes, toHex, utf8Encode } from '../../src/crypto/bytes.js';
 import { generateIdentity, sign, type Identity } from '../../src/crypto/identity.js';
@@ -10,6 +11,7 @@ import {
   PROTOCOL_STATES,
   canonicalJson,
   canonicalJsonBytes,
+  type DecodedEnvelope,
   type Message,
 } from '../../src/protocol/index.js';
 
@@ -84,6 +86,18 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant(MessageType.INFER), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
   fc.record({ type: fc.constant(MessageType.APP), ...header, body: fc.uint8Array({ maxLength: 2048 }) }),
 ) as fc.Arbitrary<Message>;
+
+/** Asserts that `env`, decoded from `bytes`, is `msg` as `id` sent it, in envelope version `version`. */
+export function expectDecodedAs(env: DecodedEnvelope, msg: Message, id: Identity, bytes: Uint8Array, version: number): void {
+  expect(env.version).to.equal(version);
+  expect(env.type).to.equal(msg.type);
+  expect(env.seq).to.equal(msg.seq);
+  expect(env.timestamp).to.equal(msg.timestamp);
+  expect(env.from).to.deep.equal(id.publicKey);
+  expect(env.fromId).to.equal(id.nodeId);
+  expect(env.body).to.deep.equal(expectedBody(msg));
+  expect(env.bytes).to.deep.equal(bytes);
+}
 
 /** What a body should decode to: JSON bodies normalized through canonical JSON. */
 export function expectedBody(msg: Message): unknown {

@@ -20,7 +20,7 @@ import {
   encodeEnvelope,
   type Message,
 } from '../../src/protocol/index.js';
-import { IDENTITIES, expectCode, expectedBody, identityArb, messageArb } from './arbitraries.js';
+import { IDENTITIES, expectCode, expectDecodedAs, identityArb, messageArb } from './arbitraries.js';
 import { codeOf } from '../helpers/errors.js';
 
 const [alice, bob, carol] = IDENTITIES;
@@ -79,15 +79,7 @@ describe('link envelope (v2) round trip', () => {
       fc.property(identityArb, anyMessageArb, keyArb, (id, msg, key) => {
         types.add(msg.type);
         const bytes = encodeEnvelope(id, msg, { macKey: key });
-        const env = decodeEnvelope(bytes, { macKey: key });
-        expect(env.version).to.equal(LINK_ENVELOPE_VERSION);
-        expect(env.type).to.equal(msg.type);
-        expect(env.seq).to.equal(msg.seq);
-        expect(env.timestamp).to.equal(msg.timestamp);
-        expect(env.from).to.deep.equal(id.publicKey);
-        expect(env.fromId).to.equal(id.nodeId);
-        expect(env.body).to.deep.equal(expectedBody(msg));
-        expect(env.bytes).to.deep.equal(bytes);
+        expectDecodedAs(decodeEnvelope(bytes, { macKey: key }), msg, id, bytes, LINK_ENVELOPE_VERSION);
         // Deterministic, and laid out as documented: 84 + n bytes, tag over domain ‖ header ‖ body.
         expect(encodeEnvelope(id, msg, { macKey: key })).to.deep.equal(bytes);
         const n = bytes.length - LINK_ENVELOPE_MIN_BYTES;
