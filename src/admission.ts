@@ -18,10 +18,14 @@ export interface AdmissionSettings {
   maxClockSkewMs?: number;
 }
 
+/** How soon a failed re-solve is tried again, ms. */
+const RETRY_MS = 5_000;
+
 /** This node's side of admission: solves its proof (in a Worker) and checks peers'. */
 export class AdmissionTicket implements Admission {
   private text: string | undefined;
   private timer: TimerHandle | undefined;
+  private closed = false;
 
   constructor(
     private readonly identity: Identity,
@@ -41,13 +45,21 @@ export class AdmissionTicket implements Admission {
     } finally {
       solver.terminate();
     }
-    this.rt.clearTimeout(this.timer);
-    this.timer = this.rt.setTimeout(() => void this.solve().catch(() => undefined), (epoch + 1) * epochMs - this.rt.now() + 1);
+    this.schedule((epoch + 1) * epochMs - this.rt.now() + 1);
   }
 
-  /** Stops re-solving. */
+  /** Stops re-solving (a solve in flight finishes, but schedules nothing). */
   close(): void {
+    this.closed = true;
     this.rt.clearTimeout(this.timer);
+  }
+
+  // A failed re-solve is retried soon: the old proof lasts one more epoch, and peers
+  // drop a node whose proof lapses.
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.rt.clearTimeout(this.timer);
+    this.timer = this.rt.setTimeout(() => void this.solve().catch(() => this.schedule(RETRY_MS)), ms);
   }
 
   proofText(): string | undefined {
