@@ -31,6 +31,8 @@ import { createSignaling, signalingAdmitter, type SignalingChannel } from './sig
 import type { PeerInfo, TopologySnapshot } from './types.js';
 import { Discovery, type Admission } from './discovery.js';
 import { buildTopology } from './topology.js';
+import { withinSourceShare } from './eclipse.js';
+import { LinkAdmission } from './link-admission.js';
 import { PeerPenalties } from './penalties.js';
 import { SeenSet } from './util.js';
 import { Peer, type PeerContext } from './peer.js';
@@ -114,9 +116,7 @@ export class Mesh extends EventTarget {
   /** Durations (liveness, round trips, rates) run on monotonic time, so a clock step changes none of them. */
   private readonly mono = (): number => monotonicNow(this.rt);
   private readonly peerContext: PeerContext;
-  private readonly admission?: Admission;
-  /** The proof last shown to every peer (ADMIT), to notice a new epoch's. */
-  private shownProof: string | undefined;
+  private readonly linkAdmission?: LinkAdmission;
 
   constructor(options: MeshOptions) {
     super();
@@ -137,7 +137,7 @@ export class Mesh extends EventTarget {
       log: options.log,
     };
     const admission = options.admission;
-    this.admission = admission;
+    this.linkAdmission = admission ? new LinkAdmission(admission, this.opts.connectTimeoutMs) : undefined;
     // Servers that ask for proof-of-π admission get this node's proof, signed over their challenge.
     const admit = admission ? signalingAdmitter(options.identity, () => admission.proofText()) : undefined;
     this.makeSignaling = options.createSignaling ?? ((url) => createSignaling(url, { log: (m, c) => this.log('warn', m, c), admit }));
@@ -172,7 +172,6 @@ export class Mesh extends EventTarget {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.shownProof = this.admission?.proofText(); // each link gets it when it opens
     this.discovery.start(this.opts.signaling.map((url) => this.makeSignaling(url)));
     this.heartbeatTimer = this.rt.setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
     // Liveness is checked four times per heartbeat, so a silent peer is dropped within a
@@ -407,26 +406,9 @@ export class Mesh extends EventTarget {
     if (!this.running || this.isBanned(remoteId) || this.peersById.has(remoteId)) return;
     const limit = Math.min(this.opts.maxPeers, this.opts.minPeers + 2);
     if (this.peersById.size >= limit) return;
-    if (!this.fairToSource(remoteId, limit)) return;
+    const sourcesOf = (id: string) => this.discovery.members.get(id)?.sources;
+    if (!withinSourceShare(remoteId, this.peersById.keys(), sourcesOf, this.discovery.channelCount, limit)) return;
     this.addPeer(remoteId, true, randomHex64(this.rt));
-  }
-
-  /**
-   * Eclipse mitigation (spec §8.1): with several signaling servers, members that only one
-   * server vouches for may take at most their server's share of the links this node
-   * initiates, so a lying server cannot fill them all with its own identities.
-   */
-  private fairToSource(remoteId: string, limit: number): boolean {
-    const servers = this.discovery.channelCount;
-    const sources = this.discovery.members.get(remoteId)?.sources;
-    if (servers < 2 || !sources || sources.size !== 1) return true;
-    const [only] = sources;
-    let taken = 0;
-    for (const id of this.peersById.keys()) {
-      const s = this.discovery.members.get(id)?.sources;
-      if (s?.size === 1 && s.has(only)) taken++;
-    }
-    return taken < Math.ceil(limit / servers);
   }
 
   private onSignal(env: DecodedEnvelope): void {
@@ -491,8 +473,8 @@ export class Mesh extends EventTarget {
     entry.openedAt = this.rt.now();
     entry.lastHeard = this.mono(); // the handshake is not a heartbeat: liveness counts from here
     this.sendTo(remoteId, { type: MessageType.HELLO, body: { clusterId: this.opts.clusterId, state: this.opts.getState() } });
-    const proof = this.admission?.proofText();
-    if (proof) this.sendTo(remoteId, { type: MessageType.ADMIT, body: { proof } });
+    const admit = this.linkAdmission?.opening();
+    if (admit) this.sendTo(remoteId, admit);
     this.dispatch('peer-open', { nodeId: remoteId });
     this.peersChanged();
   }
@@ -558,9 +540,9 @@ export class Mesh extends EventTarget {
         entry.ackPing((env.body as { nonce: number }).nonce);
         return;
       case MessageType.ADMIT: {
-        if (!this.admission) return;
+        if (!this.linkAdmission) return;
         try {
-          entry.admittedUntil = this.admission.verify(env.from, (env.body as { proof: string }).proof);
+          this.linkAdmission.accept(entry, env.from, (env.body as { proof: string }).proof);
         } catch (err) {
           this.reject(err, `link:${remoteId}`, remoteId);
           this.dropPeer(remoteId, 'not admitted');
@@ -596,7 +578,7 @@ export class Mesh extends EventTarget {
     for (const [id, p] of this.peersById) {
       if (p.established && now - p.lastHeard > this.opts.heartbeatMs * 3) this.dropPeer(id, 'silent for 3 heartbeats');
     }
-    if (this.admission) this.dropUnadmitted();
+    if (this.linkAdmission) this.dropUnadmitted(this.linkAdmission);
     for (const [id, at] of this.deadLinks) if (now - at > DEAD_LINK_MS || (this.peersById.get(id)?.openedAt !== undefined)) this.deadLinks.delete(id);
     const suspects = this.peers.filter((p) => p.health === 'suspect').map((p) => p.nodeId).join() + '|' + [...this.deadLinks.keys()].join();
     if (suspects !== this.suspects) {
@@ -605,32 +587,20 @@ export class Mesh extends EventTarget {
     }
   }
 
-  /**
-   * With admission on, a link lasts only while the peer's proof does: each side shows its
-   * proof (ADMIT) when the link opens and again at every new epoch; a peer that shows none
-   * within the connect timeout, or lets it lapse, is dropped.
-   */
-  private dropUnadmitted(): void {
+  /** Drops links whose peer's proof lapsed (see {@link LinkAdmission}). */
+  private dropUnadmitted(links: LinkAdmission): void {
     const now = this.rt.now();
     for (const [id, p] of this.peersById) {
-      if (!p.established) continue;
-      const until = p.admittedUntil ?? p.openedAt! + this.opts.connectTimeoutMs;
-      if (now <= until) continue;
-      this.reject(new KpcError('MESH_NOT_ADMITTED', p.admittedUntil === undefined ? 'peer showed no proof-of-π on its link' : 'peer let its proof-of-π expire'), `link:${id}`, id);
+      const lapsed = links.lapsed(p, now);
+      if (!lapsed) continue;
+      this.reject(lapsed, `link:${id}`, id);
       this.dropPeer(id, 'admission expired');
     }
   }
 
-  /** Shows a new epoch's proof to every peer. */
-  private showProof(): void {
-    const proof = this.admission?.proofText();
-    if (!proof || proof === this.shownProof) return;
-    this.shownProof = proof;
-    for (const [id, p] of this.peersById) if (p.established) this.sendTo(id, { type: MessageType.ADMIT, body: { proof } });
-  }
-
   private heartbeat(): void {
-    this.showProof();
+    const renewal = this.linkAdmission?.renewal();
+    if (renewal) for (const [id, p] of this.peersById) if (p.established) this.sendTo(id, renewal);
     this.checkLiveness();
     for (const [id, p] of this.peersById) if (p.established) this.sendHeartbeat(id, p);
     // Below the minimum with members known: try members we are not linked to.
