@@ -183,18 +183,19 @@ export class PiNode extends EventTarget {
       identity = await loadOrCreateIdentity({ slot: this.slotClaim.slot });
     }
     this.identityValue = identity;
-    let replica = this.replica;
-    if (!replica) {
-      const storage = this.options.syncStorage?.(identity.nodeId) ?? new IndexedDbStorage({ name: `${this.options.clusterId}/${identity.nodeId}` });
-      replica = await Replica.open({ identity, storage, now: () => this.rt.now() });
+    const id = identity;
+    const admission = this.options.admission ?? {};
+    // The proof is solved in a Worker while the replica opens from IndexedDB.
+    const proofReady = admission && !this.ticket ? (this.ticket = new AdmissionTicket(id, this.options.clusterId, admission, this.rt)).solve() : undefined;
+    const openReplica = async (): Promise<Replica> => {
+      if (this.replica) return this.replica;
+      const storage = this.options.syncStorage?.(id.nodeId) ?? new IndexedDbStorage({ name: `${this.options.clusterId}/${id.nodeId}` });
+      const replica = await Replica.open({ identity: id, storage, now: () => this.rt.now() });
       this.replica = replica;
       replica.addEventListener('change', (ev) => this.dispatchEvent(new CustomEvent('change', { detail: (ev as CustomEvent).detail })));
-    }
-    const admission = this.options.admission ?? {};
-    if (admission && !this.ticket) {
-      this.ticket = new AdmissionTicket(identity, this.options.clusterId, admission, this.rt);
-      await this.ticket.solve();
-    }
+      return replica;
+    };
+    const [replica] = await Promise.all([openReplica(), proofReady]);
     this.net = this.buildNetwork(identity, replica);
     this.machine.transition('DISCOVERING', admission ? 'identity, state and proof-of-π ready' : 'identity and state loaded');
     this.net.start();

@@ -15,7 +15,7 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
   let signaling: string;
   let cluster: string;
   let nodes: PiNode[];
-  let rejections: string[];
+  let rejections: { code: string; from?: string }[];
   let raw: WebSocket;
 
   const announce = async (who: Identity, proof?: string) => {
@@ -35,7 +35,10 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
     cluster = uniqueCluster('pow');
     nodes = [0, 1, 2].map(() => new PiNode({ clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), admission: ADMISSION }));
     rejections = [];
-    nodes[0].addEventListener('reject', (ev) => rejections.push((ev as CustomEvent<{ error: KpcError }>).detail.error.code));
+    nodes[0].addEventListener('reject', (ev) => {
+      const d = (ev as CustomEvent<{ error: KpcError; from?: string }>).detail;
+      rejections.push({ code: d.error.code, from: d.from });
+    });
     await Promise.all(nodes.map((n) => n.start()));
     await waitFor(() => nodes.every((n) => n.state === 'READY' && n.peers.length === 2), 'three admitted nodes READY');
     raw = new WebSocket(signaling);
@@ -46,11 +49,13 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
     await Promise.all(nodes.map((n) => n.stop()));
   });
 
-  async function expectRefused(send: () => Promise<void>, code: string) {
+  /** Sends `who`'s bad input and expects its refusal (input from others, e.g. an earlier test's node, may interleave). */
+  async function expectRefused(who: Identity, send: () => Promise<void>, code: string) {
     const n = rejections.length;
     await send();
-    await waitFor(() => rejections.length > n, `a ${code} rejection`);
-    expect(rejections[n]).to.equal(code);
+    const mine = () => rejections.slice(n).filter((r) => r.from === who.nodeId);
+    await waitFor(() => mine().length > 0, `a ${code} rejection`);
+    expect(mine()[0].code).to.equal(code);
     expect(nodes[0].peers).to.have.length(2);
   }
 
@@ -70,10 +75,10 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
   it('a proof for another key, another cluster, or a long-gone epoch is refused', async () => {
     const mallory = generateIdentity();
     const other = generateIdentity();
-    await expectRefused(async () => announce(mallory, await proofFor(other.publicKey)), 'POW_WRONG_KEY');
-    await expectRefused(async () => announce(mallory, await proofFor(mallory.publicKey, undefined, 'another-cluster')), 'POW_WRONG_CLUSTER');
+    await expectRefused(mallory, async () => announce(mallory, await proofFor(other.publicKey)), 'POW_WRONG_KEY');
+    await expectRefused(mallory, async () => announce(mallory, await proofFor(mallory.publicKey, undefined, 'another-cluster')), 'POW_WRONG_CLUSTER');
     const old = epochOf(Date.now(), ADMISSION.epochMs) - 5;
-    await expectRefused(async () => announce(mallory, await proofFor(mallory.publicKey, old)), 'POW_EXPIRED');
+    await expectRefused(mallory, async () => announce(mallory, await proofFor(mallory.publicKey, old)), 'POW_EXPIRED');
   });
 
   it('a signal from a node that never proved its work is refused', async () => {
@@ -84,7 +89,7 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
       timestamp: Date.now(),
       body: { to: nodes[0].nodeId!, signal: { session: '0011223344556677', data: { type: 'offer', sdp: 'v=0' } } },
     });
-    await expectRefused(async () => raw.send(JSON.stringify({ type: 'publish', topic: `kpc/v1/${cluster}/${nodes[0].nodeId}`, data: envelopeToText(env) })), 'MESH_NOT_ADMITTED');
+    await expectRefused(mallory, async () => raw.send(JSON.stringify({ type: 'publish', topic: `kpc/v1/${cluster}/${nodes[0].nodeId}`, data: envelopeToText(env) })), 'MESH_NOT_ADMITTED');
   });
 
   it('a valid proof admits: the newcomer links with everyone', async () => {
