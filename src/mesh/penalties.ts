@@ -9,22 +9,32 @@ export const PENALTY_LIMIT = 10;
 /** How long a cut-off peer is refused, ms. */
 export const BAN_MS = 60_000;
 
+/**
+ * Points drain at one per this many ms: a score measures recent misbehaviour, so an
+ * honest relay that now and then passes on something its peer refuses (a vote from a
+ * member the peer does not know yet, during churn) is never cut off for it over a long
+ * life, while a peer sending bad input faster than that still is.
+ */
+export const PENALTY_DECAY_MS = 60_000;
+
 /** Scores and bans of one node's peers. */
 export class PeerPenalties {
-  private readonly scores = new Map<string, number>();
+  private readonly scores = new Map<string, { points: number; at: number }>();
   private readonly bannedUntil = new Map<string, number>();
 
   constructor(private readonly rt: Runtime) {}
 
   /** Adds points; true when this pushed the peer over the limit (it is now banned). */
   add(nodeId: string, points: number): boolean {
-    const score = (this.scores.get(nodeId) ?? 0) + points;
+    const now = monotonicNow(this.rt);
+    const prev = this.scores.get(nodeId);
+    const score = (prev ? Math.max(0, prev.points - (now - prev.at) / PENALTY_DECAY_MS) : 0) + points;
     if (score < PENALTY_LIMIT) {
-      this.scores.set(nodeId, score);
+      this.scores.set(nodeId, { points: score, at: now });
       return false;
     }
     this.scores.delete(nodeId);
-    this.bannedUntil.set(nodeId, monotonicNow(this.rt) + BAN_MS);
+    this.bannedUntil.set(nodeId, now + BAN_MS);
     return true;
   }
 
