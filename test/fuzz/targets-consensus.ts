@@ -99,6 +99,35 @@ function resign(rng: Rng, o: Record<string, Json>): Uint8Array {
   return canonicalJsonBytes({ ...content, sig: toHex(sign(signer, concatBytes(DOMAINS[t], signed))) } as Json);
 }
 
+type CertJson = { t: 'cert'; proposal: Json; accepts: Json[]; finals: Json[]; chain: Json[] };
+const canon = (v: unknown): string => utf8Decode(canonicalJsonBytes(v as Json));
+
+function asCert(bytes: unknown): CertJson | null {
+  if (!(bytes instanceof Uint8Array)) return null;
+  try {
+    const o = JSON.parse(utf8Decode(bytes)) as CertJson;
+    return o && o.t === 'cert' && Array.isArray(o.accepts) && Array.isArray(o.finals) && Array.isArray(o.chain) ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `input` is one of the pool's certificates with some parts left out: a
+ * certificate is a bag of signed parts, so dropping ones it does not need (a vote beyond
+ * the quorum, a chain proposal the receiver already holds) gives another valid
+ * certificate, not a forgery. Mixing parts of different certificates is not covered.
+ */
+function subCertificate(input: unknown, certs: readonly CertJson[]): boolean {
+  const c = asCert(input);
+  if (!c) return false;
+  const within = (xs: Json[], of: Json[]) => {
+    const pool = new Set(of.map(canon));
+    return xs.every((x) => pool.has(canon(x)));
+  };
+  return certs.some((o) => canon(o.proposal) === canon(c.proposal) && within(c.accepts, o.accepts) && within(c.finals, o.finals) && within(c.chain, o.chain));
+}
+
 function buildPool(): { bytes: Uint8Array; t: string }[] {
   const created = NOW;
   const prop = (i: number, slot: number, payload: number, parent = { slot: -1, id: GENESIS_ID }, extra: Partial<{ members: string[]; created: number; expires: number }> = {}): Proposal =>
@@ -142,6 +171,7 @@ const consensus: FuzzTarget = {
   async prepare(): Promise<TargetInstance<Session>> {
     const pool = buildPool();
     const valid = new Set(pool.map((p) => toHex(p.bytes)));
+    const certs = pool.map((p) => asCert(p.bytes)).filter((c): c is CertJson => c !== null);
     const others = pool.map((p) => p.bytes);
     // Sanity: re-signing an unedited proposal must reproduce it, or the re-signed cases test nothing.
     const first = pool[0].bytes;
@@ -239,7 +269,7 @@ const consensus: FuzzTarget = {
           return { outcome: r.code, mutation: label };
         }
         const known = input instanceof Uint8Array && valid.has(toHex(input));
-        if (!authentic && !known) {
+        if (!authentic && !known && !subCertificate(input, certs)) {
           // Forged bytes: nothing may be applied or buffered, and a duplicate/ignored verdict must change nothing.
           if (r.value === 'applied' || r.value === 'buffered') throw new FuzzViolation(`FORGERY: a modified message was ${r.value}`);
           check(snapshot(s) === before, `state changed by a forged message (${r.value})`);
