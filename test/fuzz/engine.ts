@@ -251,3 +251,9 @@ export async function replayCase(target: FuzzTarget, seed: number, index: number
     await inst.closeSession?.(session);
   }
 }
+
+/** The instance of a stateless target: no sessions; `runCase` records its input in `last`. */
+export function stateless(runCase: (rng: Rng, last: LastInput) => CaseOutcome): TargetInstance<unknown> {
+  const last = new LastInput();
+  return { last, newSession: () => undefined, runCase: (rng) => runCase(rng, last) };
+}

@@ -30,7 +30,7 @@ import {
   type Message,
   type MessageTypeCode,
 } from '../../src/protocol/index.js';
-import { FuzzViolation, LastInput, check, typed, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
+import { FuzzViolation, LastInput, check, stateless, typed, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
 import { mutateBytes, mutateJson, type Json, type LengthField } from './mutate.js';
 import { Rng, fixedIdentity } from './prng.js';
 import {
@@ -147,112 +147,107 @@ const linkEnvelope: FuzzTarget = {
     const v1 = pool.slice(0, 12).map((p) => encodeEnvelope(p.identity, { ...validMessage(rng, p.type, p.timestamp), seq: 1 } as Message));
     const valid = hexSet(pool.map((p) => p.bytes));
     const others = pool.map((p) => p.bytes);
-    const last = new LastInput();
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const item = rng.pick(pool);
-        const kind = rng.weighted([
-          [3, 'valid'], [45, 'bytes'], [13, 'retagged'], [13, 'retagged-body'], [4, 'retagged-type'], [9, 'wrong-key'],
-          [3, 'v1'], [2, 'version'], [3, 'random'], [3, 'skew'], [1, 'oversize'], [2, 'non-bytes'],
-        ] as const);
-        let input: unknown;
-        let label: string = kind;
-        let taggedByUs = false;
-        let wrongKey = false;
-        let contentUnchanged = false;
-        let opts: { now?: number; maxSkewMs?: number } = {};
-        switch (kind) {
-          case 'valid':
-            input = item.bytes;
-            break;
-          case 'bytes': {
-            const m = mutateBytes(rng, item.bytes, { others, lengthFields: LENGTH_FIELDS });
-            [input, label] = [m.value, m.label];
-            break;
-          }
-          case 'retagged': {
-            // Any edit of header and body, then a valid tag under the link key.
-            const m = mutateBytes(rng, untagged(item.bytes), { lengthFields: LENGTH_FIELDS });
-            [input, label, taggedByUs] = [retag(KEY, m.value), `retagged:${m.label}`, true];
-            break;
-          }
-          case 'retagged-body': {
-            const m = mutatedBody(rng, item, TAG);
-            [input, label, taggedByUs] = [retag(KEY, withBody(item.bytes, m.body)), `retagged:${m.label}`, true];
-            break;
-          }
-          case 'retagged-type': {
-            const type = rng.chance(0.8) ? rng.pick(ALL_TYPES) : rng.int(256);
-            input = retag(KEY, withBody(item.bytes, item.bytes.subarray(52, item.bytes.length - TAG), type));
-            [label, taggedByUs] = ['retagged:type', true];
-            break;
-          }
-          case 'wrong-key': {
-            // Unchanged or edited content, under a key that is not the receiver's.
-            const [name, key] = rng.chance(0.8)
-              ? rng.pick(wrongKeys)
-              : rng.chance(0.5)
-                ? (['random', rng.bytes(32)] as const)
-                : (() => {
-                    const near = Uint8Array.from(KEY);
-                    near[rng.int(32)] ^= 1 << rng.int(8);
-                    return ['one-bit', near] as const;
-                  })();
-            contentUnchanged = rng.chance(0.6);
-            const content = contentUnchanged ? untagged(item.bytes) : mutateBytes(rng, untagged(item.bytes), { lengthFields: LENGTH_FIELDS }).value;
-            [input, label, wrongKey] = [retag(key, content), `wrong-key:${name}`, true];
-            break;
-          }
-          case 'v1':
-            // A signed envelope where the link takes only tagged ones.
-            input = rng.pick(v1);
-            break;
-          case 'version': {
-            const u = Uint8Array.from(untagged(item.bytes));
-            u[2] = rng.pick([0, 1, 3, 0x7f, 0xff, rng.int(256)]);
-            input = retag(KEY, u);
-            break;
-          }
-          case 'random': {
-            const rest = rng.bytes(rng.size(400));
-            input = rng.chance(0.5) ? rest : Uint8Array.from([0x4b, 0x50, 2, rng.pick(ALL_TYPES), ...rest]);
-            break;
-          }
-          case 'skew':
-            input = item.bytes;
-            opts = { now: item.timestamp + rng.range(-120_000, 120_000), maxSkewMs: rng.pick([0, 1000, 30_000, 60_000]) };
-            break;
-          case 'oversize': {
-            const big = new Uint8Array(64 * 1024 + rng.range(1, 64));
-            big.set(item.bytes);
-            input = big;
-            break;
-          }
-          case 'non-bytes':
-            input = rng.pick(NON_BYTES)();
-            break;
+    return stateless((rng, last): CaseOutcome => {
+      const item = rng.pick(pool);
+      const kind = rng.weighted([
+        [3, 'valid'], [45, 'bytes'], [13, 'retagged'], [13, 'retagged-body'], [4, 'retagged-type'], [9, 'wrong-key'],
+        [3, 'v1'], [2, 'version'], [3, 'random'], [3, 'skew'], [1, 'oversize'], [2, 'non-bytes'],
+      ] as const);
+      let input: unknown;
+      let label: string = kind;
+      let taggedByUs = false;
+      let wrongKey = false;
+      let contentUnchanged = false;
+      let opts: { now?: number; maxSkewMs?: number } = {};
+      switch (kind) {
+        case 'valid':
+          input = item.bytes;
+          break;
+        case 'bytes': {
+          const m = mutateBytes(rng, item.bytes, { others, lengthFields: LENGTH_FIELDS });
+          [input, label] = [m.value, m.label];
+          break;
         }
-        last.set(label, input);
-        const r = typed(LINK_ENVELOPE_CODES, () => decodeEnvelope(input as Uint8Array, { ...opts, macKey: KEY }));
-        if (!r.ok) {
-          if (kind === 'valid') throw new FuzzViolation(`a valid link envelope was refused: ${r.code}`);
-          if (kind === 'v1') check(r.code === 'PROTO_BAD_MAC', `a signed v1 envelope under a link key gave ${r.code}, not PROTO_BAD_MAC`);
-          // A valid envelope under another key (reflected, other link…): only the tag is wrong.
-          if (contentUnchanged) check(r.code === 'PROTO_BAD_MAC', `a valid envelope under a wrong key (${label}) gave ${r.code}, not PROTO_BAD_MAC`);
-          return { outcome: r.code, mutation: label };
+        case 'retagged': {
+          // Any edit of header and body, then a valid tag under the link key.
+          const m = mutateBytes(rng, untagged(item.bytes), { lengthFields: LENGTH_FIELDS });
+          [input, label, taggedByUs] = [retag(KEY, m.value), `retagged:${m.label}`, true];
+          break;
         }
-        const env = r.value;
-        check(!wrongKey, `FORGERY: accepted a link envelope tagged with the wrong key (${label})`);
-        check(equalBytes(env.bytes, input as Uint8Array), 'decoded bytes differ from the input');
-        checkTag(env, KEY);
-        if (taggedByUs) checkCanonicalBody(env.type, env.body, env.bytes, TAG);
-        else check(valid.has(toHex(env.bytes)), 'FORGERY: a modified link envelope decoded without being re-tagged');
-        if (opts.maxSkewMs !== undefined) check(Math.abs(env.timestamp - opts.now!) <= opts.maxSkewMs, 'an envelope outside the skew window was accepted');
-        return { outcome: taggedByUs ? 'ok(re-tagged)' : 'ok', mutation: label };
-      },
-    };
+        case 'retagged-body': {
+          const m = mutatedBody(rng, item, TAG);
+          [input, label, taggedByUs] = [retag(KEY, withBody(item.bytes, m.body)), `retagged:${m.label}`, true];
+          break;
+        }
+        case 'retagged-type': {
+          const type = rng.chance(0.8) ? rng.pick(ALL_TYPES) : rng.int(256);
+          input = retag(KEY, withBody(item.bytes, item.bytes.subarray(52, item.bytes.length - TAG), type));
+          [label, taggedByUs] = ['retagged:type', true];
+          break;
+        }
+        case 'wrong-key': {
+          // Unchanged or edited content, under a key that is not the receiver's.
+          const [name, key] = rng.chance(0.8)
+            ? rng.pick(wrongKeys)
+            : rng.chance(0.5)
+              ? (['random', rng.bytes(32)] as const)
+              : (() => {
+                  const near = Uint8Array.from(KEY);
+                  near[rng.int(32)] ^= 1 << rng.int(8);
+                  return ['one-bit', near] as const;
+                })();
+          contentUnchanged = rng.chance(0.6);
+          const content = contentUnchanged ? untagged(item.bytes) : mutateBytes(rng, untagged(item.bytes), { lengthFields: LENGTH_FIELDS }).value;
+          [input, label, wrongKey] = [retag(key, content), `wrong-key:${name}`, true];
+          break;
+        }
+        case 'v1':
+          // A signed envelope where the link takes only tagged ones.
+          input = rng.pick(v1);
+          break;
+        case 'version': {
+          const u = Uint8Array.from(untagged(item.bytes));
+          u[2] = rng.pick([0, 1, 3, 0x7f, 0xff, rng.int(256)]);
+          input = retag(KEY, u);
+          break;
+        }
+        case 'random': {
+          const rest = rng.bytes(rng.size(400));
+          input = rng.chance(0.5) ? rest : Uint8Array.from([0x4b, 0x50, 2, rng.pick(ALL_TYPES), ...rest]);
+          break;
+        }
+        case 'skew':
+          input = item.bytes;
+          opts = { now: item.timestamp + rng.range(-120_000, 120_000), maxSkewMs: rng.pick([0, 1000, 30_000, 60_000]) };
+          break;
+        case 'oversize': {
+          const big = new Uint8Array(64 * 1024 + rng.range(1, 64));
+          big.set(item.bytes);
+          input = big;
+          break;
+        }
+        case 'non-bytes':
+          input = rng.pick(NON_BYTES)();
+          break;
+      }
+      last.set(label, input);
+      const r = typed(LINK_ENVELOPE_CODES, () => decodeEnvelope(input as Uint8Array, { ...opts, macKey: KEY }));
+      if (!r.ok) {
+        if (kind === 'valid') throw new FuzzViolation(`a valid link envelope was refused: ${r.code}`);
+        if (kind === 'v1') check(r.code === 'PROTO_BAD_MAC', `a signed v1 envelope under a link key gave ${r.code}, not PROTO_BAD_MAC`);
+        // A valid envelope under another key (reflected, other link…): only the tag is wrong.
+        if (contentUnchanged) check(r.code === 'PROTO_BAD_MAC', `a valid envelope under a wrong key (${label}) gave ${r.code}, not PROTO_BAD_MAC`);
+        return { outcome: r.code, mutation: label };
+      }
+      const env = r.value;
+      check(!wrongKey, `FORGERY: accepted a link envelope tagged with the wrong key (${label})`);
+      check(equalBytes(env.bytes, input as Uint8Array), 'decoded bytes differ from the input');
+      checkTag(env, KEY);
+      if (taggedByUs) checkCanonicalBody(env.type, env.body, env.bytes, TAG);
+      else check(valid.has(toHex(env.bytes)), 'FORGERY: a modified link envelope decoded without being re-tagged');
+      if (opts.maxSkewMs !== undefined) check(Math.abs(env.timestamp - opts.now!) <= opts.maxSkewMs, 'an envelope outside the skew window was accepted');
+      return { outcome: taggedByUs ? 'ok(re-tagged)' : 'ok', mutation: label };
+    });
   },
 };
 

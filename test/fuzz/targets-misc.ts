@@ -8,7 +8,7 @@ import type { Identity } from '../../src/crypto/identity.js';
 import { FrameKind, decodeFrame, encodeFrame, payloadChecksum, type InferFrame } from '../../src/infer/cluster/frames.js';
 import { Reassembler, splitFrame } from '../../src/infer/cluster/parts.js';
 import { decodePowProof, encodePowProof, epochOf, leadingZeroBits, powChallenge, solveProof, verifyProof, type PowProof, type VerifyOptions } from '../../src/pow/index.js';
-import { FuzzViolation, LastInput, check, typed, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
+import { FuzzViolation, LastInput, check, stateless, typed, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
 import { mutateBytes, mutateText, type LengthField } from './mutate.js';
 import { Rng, fixedIdentity } from './prng.js';
 import { NOW } from './targets-protocol.js';
@@ -61,61 +61,56 @@ const pow: FuzzTarget = {
     }
     const others = pool.map((p) => p.bytes);
     const lengthFields: LengthField[] = [{ offset: 1, size: 1 }, { offset: 34, size: 8 }, { offset: 42, size: 8 }, { offset: 50, size: 2 }];
-    const last = new LastInput();
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const item = rng.pick(pool);
-        // The verifier's context: usually the sender's, sometimes another key, cluster, clock or minimum.
-        const opts: VerifyOptions = { publicKey: item.proof.publicKey, clusterId: item.proof.clusterId, now: NOW, epochMs: EPOCH_MS, minDifficulty: POW_DIFFICULTY };
-        const ctx = rng.weighted([[80, 'own'], [5, 'key'], [5, 'cluster'], [5, 'clock'], [5, 'min']] as const);
-        if (ctx === 'key') opts.publicKey = rng.pick(ids).publicKey;
-        if (ctx === 'cluster') opts.clusterId = rng.pick(clusters);
-        if (ctx === 'clock') opts.now = NOW + rng.pick([-2, -1, 1, 2, 3]) * EPOCH_MS + rng.range(-90_000, 90_000);
-        if (ctx === 'min') opts.minDifficulty = rng.range(0, 20);
-        const kind = rng.weighted([[5, 'valid'], [60, 'bytes'], [20, 'text'], [6, 'random'], [5, 'non-bytes'], [4, 'oversize']] as const);
-        let bytes: unknown = item.bytes;
-        let text: string | undefined;
-        const tag = ctx === 'own' ? '' : `${ctx}:`;
-        let label: string = `${tag}${kind}`;
-        switch (kind) {
-          case 'bytes': {
-            const m = mutateBytes(rng, item.bytes, { others, lengthFields });
-            [bytes, label] = [m.value, `${tag}${m.label}`];
-            break;
-          }
-          case 'text': {
-            const m = rng.chance(0.5) ? mutateText(rng, toBase64(item.bytes), B64) : { value: toBase64(mutateBytes(rng, item.bytes, { lengthFields }).value), label: 'text:bytes' };
-            [text, label] = [m.value, `${tag}${m.label}`];
-            break;
-          }
-          case 'random':
-            bytes = rng.chance(0.5) ? rng.bytes(rng.size(120)) : concatBytes(new Uint8Array([1, rng.int(70)]), rng.bytes(rng.size(120)));
-            break;
-          case 'non-bytes':
-            bytes = rng.pick([undefined, null, 'proof', 1, {}, item.proof, new ArrayBuffer(60), new Uint16Array(30)]);
-            break;
-          case 'oversize':
-            bytes = concatBytes(item.bytes, rng.bytes(rng.range(400, 600)));
-            break;
+    return stateless((rng, last): CaseOutcome => {
+      const item = rng.pick(pool);
+      // The verifier's context: usually the sender's, sometimes another key, cluster, clock or minimum.
+      const opts: VerifyOptions = { publicKey: item.proof.publicKey, clusterId: item.proof.clusterId, now: NOW, epochMs: EPOCH_MS, minDifficulty: POW_DIFFICULTY };
+      const ctx = rng.weighted([[80, 'own'], [5, 'key'], [5, 'cluster'], [5, 'clock'], [5, 'min']] as const);
+      if (ctx === 'key') opts.publicKey = rng.pick(ids).publicKey;
+      if (ctx === 'cluster') opts.clusterId = rng.pick(clusters);
+      if (ctx === 'clock') opts.now = NOW + rng.pick([-2, -1, 1, 2, 3]) * EPOCH_MS + rng.range(-90_000, 90_000);
+      if (ctx === 'min') opts.minDifficulty = rng.range(0, 20);
+      const kind = rng.weighted([[5, 'valid'], [60, 'bytes'], [20, 'text'], [6, 'random'], [5, 'non-bytes'], [4, 'oversize']] as const);
+      let bytes: unknown = item.bytes;
+      let text: string | undefined;
+      const tag = ctx === 'own' ? '' : `${ctx}:`;
+      let label: string = `${tag}${kind}`;
+      switch (kind) {
+        case 'bytes': {
+          const m = mutateBytes(rng, item.bytes, { others, lengthFields });
+          [bytes, label] = [m.value, `${tag}${m.label}`];
+          break;
         }
-        last.set(label, text ?? bytes);
-        // What node.ts's admission check does with an ANNOUNCE's proof text, or the binary path.
-        const r = typed(POW_TEXT_CODES, () => {
-          const b = text !== undefined ? fromBase64(text) : (bytes as Uint8Array);
-          const proof = decodePowProof(b);
-          verifyProof(proof, opts);
-          return { proof, b };
-        });
-        if (!r.ok) {
-          if (kind === 'valid' && ctx === 'own') throw new FuzzViolation(`a valid proof was refused: ${r.code}`);
-          return { outcome: r.code, mutation: label };
+        case 'text': {
+          const m = rng.chance(0.5) ? mutateText(rng, toBase64(item.bytes), B64) : { value: toBase64(mutateBytes(rng, item.bytes, { lengthFields }).value), label: 'text:bytes' };
+          [text, label] = [m.value, `${tag}${m.label}`];
+          break;
         }
-        checkAcceptedProof(r.value.proof, r.value.b, opts);
-        return { outcome: 'ok', mutation: label };
-      },
-    };
+        case 'random':
+          bytes = rng.chance(0.5) ? rng.bytes(rng.size(120)) : concatBytes(new Uint8Array([1, rng.int(70)]), rng.bytes(rng.size(120)));
+          break;
+        case 'non-bytes':
+          bytes = rng.pick([undefined, null, 'proof', 1, {}, item.proof, new ArrayBuffer(60), new Uint16Array(30)]);
+          break;
+        case 'oversize':
+          bytes = concatBytes(item.bytes, rng.bytes(rng.range(400, 600)));
+          break;
+      }
+      last.set(label, text ?? bytes);
+      // What node.ts's admission check does with an ANNOUNCE's proof text, or the binary path.
+      const r = typed(POW_TEXT_CODES, () => {
+        const b = text !== undefined ? fromBase64(text) : (bytes as Uint8Array);
+        const proof = decodePowProof(b);
+        verifyProof(proof, opts);
+        return { proof, b };
+      });
+      if (!r.ok) {
+        if (kind === 'valid' && ctx === 'own') throw new FuzzViolation(`a valid proof was refused: ${r.code}`);
+        return { outcome: r.code, mutation: label };
+      }
+      checkAcceptedProof(r.value.proof, r.value.b, opts);
+      return { outcome: 'ok', mutation: label };
+    });
   },
 };
 
@@ -169,40 +164,35 @@ const inferFrame: FuzzTarget = {
   codes: ['INFER_BAD_FRAME'],
   testCases: 2000,
   async prepare(): Promise<TargetInstance<unknown>> {
-    const last = new LastInput();
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const f = randomFrame(rng);
-        const bytes = encodeFrame(f);
-        const kind = rng.weighted([[5, 'valid'], [80, 'bytes'], [5, 'kind'], [6, 'random'], [4, 'non-bytes']] as const);
-        let input: unknown = bytes;
-        let label: string = kind;
-        if (kind === 'bytes') {
-          const m = mutateBytes(rng, bytes, { lengthFields: frameFields(f) });
-          [input, label] = [m.value, `${f.kind}:${m.label}`];
-        } else if (kind === 'kind') {
-          const b = bytes.slice();
-          b[1] = rng.chance(0.8) ? rng.pick(Object.values(FrameKind)) : rng.int(256);
-          input = b;
-        } else if (kind === 'random') {
-          input = rng.chance(0.5) ? rng.bytes(rng.size(200)) : concatBytes(new Uint8Array([1, rng.range(1, 5)]), rng.bytes(rng.size(200)));
-        } else if (kind === 'non-bytes') {
-          input = rng.pick([undefined, null, 'frame', 3, {}, f, new ArrayBuffer(70)]);
-        }
-        last.set(label, input);
-        const r = typed(['INFER_BAD_FRAME'], () => decodeFrame(input as Uint8Array));
-        if (!r.ok) {
-          if (kind === 'valid') throw new FuzzViolation(`a valid ${f.kind} frame was refused: ${r.error.message}`);
-          return { outcome: r.code, mutation: label };
-        }
-        // Structure only, but exactly: what decodes must re-encode to the same bytes.
-        const again = typed(['INFER_BAD_FRAME'], () => encodeFrame(r.value));
-        check(again.ok && equalBytes(again.value, input as Uint8Array), `accepted a ${r.value.kind} frame that does not re-encode to its own bytes`);
-        return { outcome: `ok:${r.value.kind}`, mutation: label };
-      },
-    };
+    return stateless((rng, last): CaseOutcome => {
+      const f = randomFrame(rng);
+      const bytes = encodeFrame(f);
+      const kind = rng.weighted([[5, 'valid'], [80, 'bytes'], [5, 'kind'], [6, 'random'], [4, 'non-bytes']] as const);
+      let input: unknown = bytes;
+      let label: string = kind;
+      if (kind === 'bytes') {
+        const m = mutateBytes(rng, bytes, { lengthFields: frameFields(f) });
+        [input, label] = [m.value, `${f.kind}:${m.label}`];
+      } else if (kind === 'kind') {
+        const b = bytes.slice();
+        b[1] = rng.chance(0.8) ? rng.pick(Object.values(FrameKind)) : rng.int(256);
+        input = b;
+      } else if (kind === 'random') {
+        input = rng.chance(0.5) ? rng.bytes(rng.size(200)) : concatBytes(new Uint8Array([1, rng.range(1, 5)]), rng.bytes(rng.size(200)));
+      } else if (kind === 'non-bytes') {
+        input = rng.pick([undefined, null, 'frame', 3, {}, f, new ArrayBuffer(70)]);
+      }
+      last.set(label, input);
+      const r = typed(['INFER_BAD_FRAME'], () => decodeFrame(input as Uint8Array));
+      if (!r.ok) {
+        if (kind === 'valid') throw new FuzzViolation(`a valid ${f.kind} frame was refused: ${r.error.message}`);
+        return { outcome: r.code, mutation: label };
+      }
+      // Structure only, but exactly: what decodes must re-encode to the same bytes.
+      const again = typed(['INFER_BAD_FRAME'], () => encodeFrame(r.value));
+      check(again.ok && equalBytes(again.value, input as Uint8Array), `accepted a ${r.value.kind} frame that does not re-encode to its own bytes`);
+      return { outcome: `ok:${r.value.kind}`, mutation: label };
+    });
   },
 };
 

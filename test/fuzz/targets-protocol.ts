@@ -22,7 +22,7 @@ import {
 } from '../../src/protocol/index.js';
 import { sign } from '../../src/crypto/identity.js';
 import { DEFAULTS, ERROR_CODES, parseFrame } from '../../server/validate.mjs';
-import { FuzzViolation, LastInput, check, typed, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
+import { FuzzViolation, check, stateless, typed, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
 import { deepJsonText, mutateBytes, mutateJson, mutateText, randomJson, type Json, type LengthField } from './mutate.js';
 import { Rng, fixedIdentity } from './prng.js';
 
@@ -217,86 +217,81 @@ const envelope: FuzzTarget = {
     const pool = envelopePool(48, 3_600_000);
     const valid = hexSet(pool.map((p) => p.bytes));
     const others = pool.map((p) => p.bytes);
-    const last = new LastInput();
     const lengthFields: LengthField[] = [{ offset: 48, size: 4 }, { offset: 36, size: 4 }, { offset: 40, size: 8 }];
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const item = rng.pick(pool);
-        const kind = rng.weighted([
-          [3, 'valid'], [50, 'bytes'], [14, 'resigned'], [14, 'resigned-body'], [4, 'resigned-type'],
-          [5, 'random'], [5, 'skew'], [2, 'oversize'], [3, 'non-bytes'], [3, 'v2'],
-        ] as const);
-        let input: unknown;
-        let label: string = kind;
-        let signedByUs = false;
-        let opts: { now?: number; maxSkewMs?: number } = {};
-        switch (kind) {
-          case 'valid':
-            input = item.bytes;
-            break;
-          case 'bytes': {
-            const m = mutateBytes(rng, item.bytes, { others, lengthFields });
-            [input, label] = [m.value, m.label];
-            break;
-          }
-          case 'resigned': {
-            // Any edit of header and body, then a valid signature by the key in `from`:
-            // everything before the body parser is passed, so the body validators are hit.
-            const m = mutateBytes(rng, item.bytes.subarray(0, item.bytes.length - 64), { lengthFields });
-            [input, label, signedByUs] = [resign(item.identity, m.value), `resigned:${m.label}`, true];
-            break;
-          }
-          case 'resigned-body': {
-            const m = mutatedBody(rng, item);
-            [input, label, signedByUs] = [resign(item.identity, withBody(item.bytes, m.body)), `resigned:${m.label}`, true];
-            break;
-          }
-          case 'resigned-type': {
-            // A body of one type under another type's code (or an unregistered one).
-            const type = rng.chance(0.8) ? rng.pick(ALL_TYPES) : rng.int(256);
-            [input, label, signedByUs] = [resign(item.identity, withBody(item.bytes, item.bytes.subarray(52, item.bytes.length - 64), type)), 'resigned:type', true];
-            break;
-          }
-          case 'random': {
-            const rest = rng.bytes(rng.size(400));
-            input = rng.chance(0.5) ? rest : concatBytes(new Uint8Array([0x4b, 0x50, 1, rng.pick(ALL_TYPES)]), rest);
-            break;
-          }
-          case 'skew':
-            input = item.bytes;
-            opts = { now: item.timestamp + rng.range(-120_000, 120_000), maxSkewMs: rng.pick([0, 1000, 30_000, 60_000]) };
-            break;
-          case 'oversize':
-            input = concatBytes(item.bytes, rng.bytes(64 * 1024 - item.bytes.length + rng.range(1, 64)));
-            break;
-          case 'non-bytes':
-            input = rng.pick(NON_BYTES)();
-            break;
-          case 'v2': {
-            // An HMAC-tagged link envelope (any key) where only signed ones are taken: PROTO_BAD_VERSION.
-            const unsigned = Uint8Array.from(item.bytes.subarray(0, item.bytes.length - 64));
-            unsigned[2] = 2;
-            input = retag(rng.chance(0.5) ? rng.bytes(32) : new Uint8Array(32), unsigned);
-            break;
-          }
+    return stateless((rng, last): CaseOutcome => {
+      const item = rng.pick(pool);
+      const kind = rng.weighted([
+        [3, 'valid'], [50, 'bytes'], [14, 'resigned'], [14, 'resigned-body'], [4, 'resigned-type'],
+        [5, 'random'], [5, 'skew'], [2, 'oversize'], [3, 'non-bytes'], [3, 'v2'],
+      ] as const);
+      let input: unknown;
+      let label: string = kind;
+      let signedByUs = false;
+      let opts: { now?: number; maxSkewMs?: number } = {};
+      switch (kind) {
+        case 'valid':
+          input = item.bytes;
+          break;
+        case 'bytes': {
+          const m = mutateBytes(rng, item.bytes, { others, lengthFields });
+          [input, label] = [m.value, m.label];
+          break;
         }
-        last.set(label, input);
-        const r = typed(PROTO_CODES, () => decodeEnvelope(input as Uint8Array, opts));
-        if (!r.ok) {
-          if (kind === 'valid') throw new FuzzViolation(`a valid envelope was refused: ${r.code}`);
-          if (kind === 'v2') check(r.code === 'PROTO_BAD_VERSION', `a v2 envelope without a link key gave ${r.code}, not PROTO_BAD_VERSION`);
-          return { outcome: r.code, mutation: label };
+        case 'resigned': {
+          // Any edit of header and body, then a valid signature by the key in `from`:
+          // everything before the body parser is passed, so the body validators are hit.
+          const m = mutateBytes(rng, item.bytes.subarray(0, item.bytes.length - 64), { lengthFields });
+          [input, label, signedByUs] = [resign(item.identity, m.value), `resigned:${m.label}`, true];
+          break;
         }
-        const env = r.value;
-        check(env.bytes instanceof Uint8Array && equalBytes(env.bytes, input as Uint8Array), 'decoded bytes differ from the input');
-        if (signedByUs) checkCanonicalBody(env.type, env.body, env.bytes);
-        else check(valid.has(toHex(env.bytes)), 'FORGERY: a modified envelope decoded without being re-signed');
-        if (opts.maxSkewMs !== undefined) check(Math.abs(env.timestamp - opts.now!) <= opts.maxSkewMs, 'an envelope outside the skew window was accepted');
-        return { outcome: signedByUs ? 'ok(re-signed)' : 'ok', mutation: label };
-      },
-    };
+        case 'resigned-body': {
+          const m = mutatedBody(rng, item);
+          [input, label, signedByUs] = [resign(item.identity, withBody(item.bytes, m.body)), `resigned:${m.label}`, true];
+          break;
+        }
+        case 'resigned-type': {
+          // A body of one type under another type's code (or an unregistered one).
+          const type = rng.chance(0.8) ? rng.pick(ALL_TYPES) : rng.int(256);
+          [input, label, signedByUs] = [resign(item.identity, withBody(item.bytes, item.bytes.subarray(52, item.bytes.length - 64), type)), 'resigned:type', true];
+          break;
+        }
+        case 'random': {
+          const rest = rng.bytes(rng.size(400));
+          input = rng.chance(0.5) ? rest : concatBytes(new Uint8Array([0x4b, 0x50, 1, rng.pick(ALL_TYPES)]), rest);
+          break;
+        }
+        case 'skew':
+          input = item.bytes;
+          opts = { now: item.timestamp + rng.range(-120_000, 120_000), maxSkewMs: rng.pick([0, 1000, 30_000, 60_000]) };
+          break;
+        case 'oversize':
+          input = concatBytes(item.bytes, rng.bytes(64 * 1024 - item.bytes.length + rng.range(1, 64)));
+          break;
+        case 'non-bytes':
+          input = rng.pick(NON_BYTES)();
+          break;
+        case 'v2': {
+          // An HMAC-tagged link envelope (any key) where only signed ones are taken: PROTO_BAD_VERSION.
+          const unsigned = Uint8Array.from(item.bytes.subarray(0, item.bytes.length - 64));
+          unsigned[2] = 2;
+          input = retag(rng.chance(0.5) ? rng.bytes(32) : new Uint8Array(32), unsigned);
+          break;
+        }
+      }
+      last.set(label, input);
+      const r = typed(PROTO_CODES, () => decodeEnvelope(input as Uint8Array, opts));
+      if (!r.ok) {
+        if (kind === 'valid') throw new FuzzViolation(`a valid envelope was refused: ${r.code}`);
+        if (kind === 'v2') check(r.code === 'PROTO_BAD_VERSION', `a v2 envelope without a link key gave ${r.code}, not PROTO_BAD_VERSION`);
+        return { outcome: r.code, mutation: label };
+      }
+      const env = r.value;
+      check(env.bytes instanceof Uint8Array && equalBytes(env.bytes, input as Uint8Array), 'decoded bytes differ from the input');
+      if (signedByUs) checkCanonicalBody(env.type, env.body, env.bytes);
+      else check(valid.has(toHex(env.bytes)), 'FORGERY: a modified envelope decoded without being re-signed');
+      if (opts.maxSkewMs !== undefined) check(Math.abs(env.timestamp - opts.now!) <= opts.maxSkewMs, 'an envelope outside the skew window was accepted');
+      return { outcome: signedByUs ? 'ok(re-signed)' : 'ok', mutation: label };
+    });
   },
 };
 
@@ -309,53 +304,48 @@ const envelopeText: FuzzTarget = {
     const pool = envelopePool(36, 60_000);
     const valid = hexSet(pool.map((p) => p.bytes));
     const others = pool.map((p) => p.bytes);
-    const last = new LastInput();
     const maxChars = Math.ceil((64 * 1024) / 3) * 4;
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const item = rng.pick(pool);
-        const text = toBase64(item.bytes);
-        const kind = rng.weighted([[4, 'valid'], [40, 'text'], [40, 'bytes'], [5, 'oversize'], [4, 'random'], [4, 'non-string']] as const);
-        let input: unknown;
-        let label: string = kind;
-        switch (kind) {
-          case 'valid':
-            input = text;
-            break;
-          case 'text': {
-            const m = mutateText(rng, text, B64);
-            [input, label] = [m.value, m.label];
-            break;
-          }
-          case 'bytes': {
-            const m = mutateBytes(rng, item.bytes, { others, lengthFields: [{ offset: 48, size: 4 }, { offset: 40, size: 8 }] });
-            [input, label] = [toBase64(m.value), m.label];
-            break;
-          }
-          case 'oversize':
-            input = (rng.chance(0.5) ? 'A' : text).repeat(Math.ceil((maxChars + 1) / text.length) + 1).slice(0, maxChars + rng.range(1, 8) * 4);
-            break;
-          case 'random':
-            input = rng.string(rng.size(300));
-            break;
-          case 'non-string':
-            input = rng.pick([undefined, null, 42, item.bytes, { data: text }, [text]]);
-            break;
+    return stateless((rng, last): CaseOutcome => {
+      const item = rng.pick(pool);
+      const text = toBase64(item.bytes);
+      const kind = rng.weighted([[4, 'valid'], [40, 'text'], [40, 'bytes'], [5, 'oversize'], [4, 'random'], [4, 'non-string']] as const);
+      let input: unknown;
+      let label: string = kind;
+      switch (kind) {
+        case 'valid':
+          input = text;
+          break;
+        case 'text': {
+          const m = mutateText(rng, text, B64);
+          [input, label] = [m.value, m.label];
+          break;
         }
-        last.set(label, input);
-        const r = typed(PROTO_CODES, () => decodeEnvelopeText(input as string, { maxBytes: 64 * 1024, now: NOW, maxSkewMs: SIGNALING_MAX_AGE_MS }));
-        if (!r.ok) {
-          if (kind === 'valid' && Math.abs(item.timestamp - NOW) <= SIGNALING_MAX_AGE_MS) throw new FuzzViolation(`a valid envelope text was refused: ${r.code}`);
-          return { outcome: r.code, mutation: label };
+        case 'bytes': {
+          const m = mutateBytes(rng, item.bytes, { others, lengthFields: [{ offset: 48, size: 4 }, { offset: 40, size: 8 }] });
+          [input, label] = [toBase64(m.value), m.label];
+          break;
         }
-        check(valid.has(toHex(r.value.bytes)), 'FORGERY: a modified envelope text decoded');
-        check(toBase64(r.value.bytes) === input, 'accepted a non-canonical base64 spelling');
-        check(Math.abs(r.value.timestamp - NOW) <= SIGNALING_MAX_AGE_MS, 'accepted an envelope older than the signaling window');
-        return { outcome: 'ok', mutation: label };
-      },
-    };
+        case 'oversize':
+          input = (rng.chance(0.5) ? 'A' : text).repeat(Math.ceil((maxChars + 1) / text.length) + 1).slice(0, maxChars + rng.range(1, 8) * 4);
+          break;
+        case 'random':
+          input = rng.string(rng.size(300));
+          break;
+        case 'non-string':
+          input = rng.pick([undefined, null, 42, item.bytes, { data: text }, [text]]);
+          break;
+      }
+      last.set(label, input);
+      const r = typed(PROTO_CODES, () => decodeEnvelopeText(input as string, { maxBytes: 64 * 1024, now: NOW, maxSkewMs: SIGNALING_MAX_AGE_MS }));
+      if (!r.ok) {
+        if (kind === 'valid' && Math.abs(item.timestamp - NOW) <= SIGNALING_MAX_AGE_MS) throw new FuzzViolation(`a valid envelope text was refused: ${r.code}`);
+        return { outcome: r.code, mutation: label };
+      }
+      check(valid.has(toHex(r.value.bytes)), 'FORGERY: a modified envelope text decoded');
+      check(toBase64(r.value.bytes) === input, 'accepted a non-canonical base64 spelling');
+      check(Math.abs(r.value.timestamp - NOW) <= SIGNALING_MAX_AGE_MS, 'accepted an envelope older than the signaling window');
+      return { outcome: 'ok', mutation: label };
+    });
   },
 };
 
@@ -365,58 +355,53 @@ const bodies: FuzzTarget = {
   codes: ['PROTO_BAD_BODY'],
   testCases: 2000,
   async prepare(): Promise<TargetInstance<unknown>> {
-    const last = new LastInput();
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const type = rng.pick(JSON_TYPES);
-        const body = canonicalJsonBytes(validMessage(rng, type, NOW).body as unknown as Json);
-        const kind = rng.weighted([[5, 'valid'], [35, 'bytes'], [40, 'json'], [8, 'cross-type'], [4, 'deep'], [4, 'random'], [4, 'json-random']] as const);
-        let input = body;
-        let label: string = kind;
-        let decodeAs = type;
-        switch (kind) {
-          case 'bytes': {
-            const m = mutateBytes(rng, body);
-            [input, label] = [m.value, m.label];
-            break;
-          }
-          case 'json': {
-            let v = JSON.parse(new TextDecoder().decode(body)) as Json;
-            const labels: string[] = [];
-            for (let n = rng.range(1, 3); n > 0; n--) {
-              const m = mutateJson(rng, v);
-              v = m.value;
-              labels.push(m.label);
-            }
-            [input, label] = [serialize(rng, v), labels.join('+')];
-            break;
-          }
-          case 'cross-type':
-            decodeAs = rng.pick(JSON_TYPES);
-            break;
-          case 'deep':
-            input = utf8Encode(deepJsonText(rng, rng.pick([31, 32, 33, 34, 1000, 60_000])));
-            break;
-          case 'random':
-            input = rng.bytes(rng.size(200));
-            break;
-          case 'json-random':
-            input = serialize(rng, randomJson(rng, 3));
-            break;
+    return stateless((rng, last): CaseOutcome => {
+      const type = rng.pick(JSON_TYPES);
+      const body = canonicalJsonBytes(validMessage(rng, type, NOW).body as unknown as Json);
+      const kind = rng.weighted([[5, 'valid'], [35, 'bytes'], [40, 'json'], [8, 'cross-type'], [4, 'deep'], [4, 'random'], [4, 'json-random']] as const);
+      let input = body;
+      let label: string = kind;
+      let decodeAs = type;
+      switch (kind) {
+        case 'bytes': {
+          const m = mutateBytes(rng, body);
+          [input, label] = [m.value, m.label];
+          break;
         }
-        last.set(`${label}@${decodeAs}`, input);
-        const r = typed(['PROTO_BAD_BODY'], () => decodeBody(decodeAs, input));
-        if (!r.ok) {
-          if (kind === 'valid') throw new FuzzViolation(`a valid body was refused: ${r.error.message}`);
-          return { outcome: r.code, mutation: label };
+        case 'json': {
+          let v = JSON.parse(new TextDecoder().decode(body)) as Json;
+          const labels: string[] = [];
+          for (let n = rng.range(1, 3); n > 0; n--) {
+            const m = mutateJson(rng, v);
+            v = m.value;
+            labels.push(m.label);
+          }
+          [input, label] = [serialize(rng, v), labels.join('+')];
+          break;
         }
-        // Exactly one encoding per body: what decoded must re-encode to the same bytes.
-        check(equalBytes(encodeBody(decodeAs, r.value as never), input), `accepted a non-canonical body of type ${decodeAs}`);
-        return { outcome: 'ok', mutation: label };
-      },
-    };
+        case 'cross-type':
+          decodeAs = rng.pick(JSON_TYPES);
+          break;
+        case 'deep':
+          input = utf8Encode(deepJsonText(rng, rng.pick([31, 32, 33, 34, 1000, 60_000])));
+          break;
+        case 'random':
+          input = rng.bytes(rng.size(200));
+          break;
+        case 'json-random':
+          input = serialize(rng, randomJson(rng, 3));
+          break;
+      }
+      last.set(`${label}@${decodeAs}`, input);
+      const r = typed(['PROTO_BAD_BODY'], () => decodeBody(decodeAs, input));
+      if (!r.ok) {
+        if (kind === 'valid') throw new FuzzViolation(`a valid body was refused: ${r.error.message}`);
+        return { outcome: r.code, mutation: label };
+      }
+      // Exactly one encoding per body: what decoded must re-encode to the same bytes.
+      check(equalBytes(encodeBody(decodeAs, r.value as never), input), `accepted a non-canonical body of type ${decodeAs}`);
+      return { outcome: 'ok', mutation: label };
+    });
   },
 };
 
@@ -464,7 +449,6 @@ const signalingFrame: FuzzTarget = {
       sig: toBase64(rng.bytes(64)),
       url: rng.pick(['ws://127.0.0.1:8787', 'wss://signal.example/kpc', `ws://h${rng.int(1000)}:1`]),
     });
-    const last = new LastInput();
     const small = { ...DEFAULTS, maxFrameBytes: 512, maxTopicsPerConnection: 2, maxTopicLength: 24 };
     const validFrame = (rng: Rng): Json => {
       const cluster = `kpc/v1/${rng.string(rng.range(1, 12))}`;
@@ -482,77 +466,73 @@ const signalingFrame: FuzzTarget = {
           return { type: 'ping' };
       }
     };
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const limits = rng.chance(0.85) ? DEFAULTS : small;
-        const frame = validFrame(rng);
-        const bytes = utf8Encode(JSON.stringify(frame));
-        const kind = rng.weighted([[5, 'valid'], [35, 'bytes'], [35, 'json'], [5, 'deep'], [4, 'non-object'], [4, 'oversize'], [4, 'random'], [8, 'many-topics']] as const);
-        let input = bytes;
-        let label: string = kind;
-        switch (kind) {
-          case 'bytes': {
-            const m = mutateBytes(rng, bytes);
-            [input, label] = [m.value, m.label];
-            break;
-          }
-          case 'json': {
-            const m = mutateJson(rng, frame);
-            [input, label] = [utf8Encode(JSON.stringify(m.value)), m.label];
-            break;
-          }
-          case 'deep': {
-            // Deep nesting inside a valid publish: JSON.parse copes, a recursive re-serialization may not.
-            const depth = rng.pick([100, 5000, 20_000, 30_000]);
-            const text = `{"type":"publish","topic":"t","data":${deepJsonText(rng, depth)}}`;
-            input = utf8Encode(rng.chance(0.8) ? text : deepJsonText(rng, depth));
-            break;
-          }
-          case 'non-object':
-            input = utf8Encode(rng.pick(['null', '1', '"publish"', '[]', '[{"type":"ping"}]', 'true', '', ' ', '\ufeff{"type":"ping"}']));
-            break;
-          case 'oversize':
-            input = utf8Encode(JSON.stringify({ type: 'publish', topic: 't', data: 'A'.repeat(limits.maxFrameBytes + rng.range(-40, 40)) }));
-            break;
-          case 'random':
-            input = rng.bytes(rng.size(300));
-            break;
-          case 'many-topics': {
-            const n = rng.pick([limits.maxTopicsPerConnection, limits.maxTopicsPerConnection + 1, 1000]);
-            const topics = Array.from({ length: n }, (_, i) => (rng.chance(0.02) ? rng.pick(['', 'x'.repeat(limits.maxTopicLength + 1), 7, null]) : `t${i}`));
-            input = utf8Encode(JSON.stringify({ type: rng.pick(['subscribe', 'unsubscribe']), topics }));
-            break;
-          }
+    return stateless((rng, last): CaseOutcome => {
+      const limits = rng.chance(0.85) ? DEFAULTS : small;
+      const frame = validFrame(rng);
+      const bytes = utf8Encode(JSON.stringify(frame));
+      const kind = rng.weighted([[5, 'valid'], [35, 'bytes'], [35, 'json'], [5, 'deep'], [4, 'non-object'], [4, 'oversize'], [4, 'random'], [8, 'many-topics']] as const);
+      let input = bytes;
+      let label: string = kind;
+      switch (kind) {
+        case 'bytes': {
+          const m = mutateBytes(rng, bytes);
+          [input, label] = [m.value, m.label];
+          break;
         }
-        // ws delivers a Buffer, an ArrayBuffer or (fragmented) a Buffer[].
-        const form = rng.int(3);
-        const data =
-          form === 0 ? Buffer.from(input) : form === 1 ? input.slice().buffer : (() => {
-            const cut = rng.int(input.length + 1);
-            return [Buffer.from(input.subarray(0, cut)), Buffer.from(input.subarray(cut))];
-          })();
-        last.set(label, input);
-        let r: ParseResult;
+        case 'json': {
+          const m = mutateJson(rng, frame);
+          [input, label] = [utf8Encode(JSON.stringify(m.value)), m.label];
+          break;
+        }
+        case 'deep': {
+          // Deep nesting inside a valid publish: JSON.parse copes, a recursive re-serialization may not.
+          const depth = rng.pick([100, 5000, 20_000, 30_000]);
+          const text = `{"type":"publish","topic":"t","data":${deepJsonText(rng, depth)}}`;
+          input = utf8Encode(rng.chance(0.8) ? text : deepJsonText(rng, depth));
+          break;
+        }
+        case 'non-object':
+          input = utf8Encode(rng.pick(['null', '1', '"publish"', '[]', '[{"type":"ping"}]', 'true', '', ' ', '\ufeff{"type":"ping"}']));
+          break;
+        case 'oversize':
+          input = utf8Encode(JSON.stringify({ type: 'publish', topic: 't', data: 'A'.repeat(limits.maxFrameBytes + rng.range(-40, 40)) }));
+          break;
+        case 'random':
+          input = rng.bytes(rng.size(300));
+          break;
+        case 'many-topics': {
+          const n = rng.pick([limits.maxTopicsPerConnection, limits.maxTopicsPerConnection + 1, 1000]);
+          const topics = Array.from({ length: n }, (_, i) => (rng.chance(0.02) ? rng.pick(['', 'x'.repeat(limits.maxTopicLength + 1), 7, null]) : `t${i}`));
+          input = utf8Encode(JSON.stringify({ type: rng.pick(['subscribe', 'unsubscribe']), topics }));
+          break;
+        }
+      }
+      // ws delivers a Buffer, an ArrayBuffer or (fragmented) a Buffer[].
+      const form = rng.int(3);
+      const data =
+        form === 0 ? Buffer.from(input) : form === 1 ? input.slice().buffer : (() => {
+          const cut = rng.int(input.length + 1);
+          return [Buffer.from(input.subarray(0, cut)), Buffer.from(input.subarray(cut))];
+        })();
+      last.set(label, input);
+      let r: ParseResult;
+      try {
+        r = parseFrame(data, limits);
+      } catch (err) {
+        throw new FuzzViolation(`escape: parseFrame threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      }
+      checkParseResult(r, limits);
+      if (!r.ok) return { outcome: r.code, mutation: label };
+      if (r.msg.type === 'publish') {
+        // What the server does next (signaling-server.mjs publish()): serialize once for every receiver.
         try {
-          r = parseFrame(data, limits);
-        } catch (err) {
-          throw new FuzzViolation(`escape: parseFrame threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+          JSON.stringify({ ...r.msg, clients: 1 });
+        } catch {
+          return { outcome: 'bad-field(relay)', mutation: label };
         }
-        checkParseResult(r, limits);
-        if (!r.ok) return { outcome: r.code, mutation: label };
-        if (r.msg.type === 'publish') {
-          // What the server does next (signaling-server.mjs publish()): serialize once for every receiver.
-          try {
-            JSON.stringify({ ...r.msg, clients: 1 });
-          } catch {
-            return { outcome: 'bad-field(relay)', mutation: label };
-          }
-        }
-        return { outcome: `ok:${r.msg.type}`, mutation: label };
-      },
-    };
+      }
+      return { outcome: `ok:${r.msg.type}`, mutation: label };
+    });
   },
 };
 

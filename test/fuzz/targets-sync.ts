@@ -18,7 +18,7 @@ import {
   type Delta,
   type EntryWrite,
 } from '../../src/sync/index.js';
-import { FuzzViolation, LastInput, check, typed, typedAsync, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
+import { FuzzViolation, LastInput, check, stateless, typed, typedAsync, type CaseOutcome, type FuzzTarget, type TargetInstance } from './engine.js';
 import { mutateBytes, mutateJson, randomJson, type Json, type LengthField } from './mutate.js';
 import { Rng, fixedIdentity } from './prng.js';
 import { NOW } from './targets-protocol.js';
@@ -101,52 +101,47 @@ const delta: FuzzTarget = {
     const valid = new Set(pool.map((p) => toHex(p.bytes)));
     const others = pool.map((p) => p.bytes);
     const fields = new Map(pool.map((p) => [p, deltaLengthFields(p.bytes)]));
-    const last = new LastInput();
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const item = rng.pick(pool);
-        const kind = rng.weighted([[3, 'valid'], [55, 'bytes'], [30, 'resigned'], [5, 'random'], [3, 'oversize'], [4, 'non-bytes']] as const);
-        let input: unknown;
-        let label: string = kind;
-        switch (kind) {
-          case 'valid':
-            input = item.bytes;
-            break;
-          case 'bytes': {
-            const m = mutateBytes(rng, item.bytes, { others, lengthFields: fields.get(item) });
-            [input, label] = [m.value, m.label];
-            break;
-          }
-          case 'resigned': {
-            // Signed by the author after the edit: decoding passes the signature and reaches the write validators.
-            const m = mutateBytes(rng, item.bytes.subarray(0, item.bytes.length - 64), { lengthFields: fields.get(item) });
-            [input, label] = [resignDelta(item.author, m.value), `resigned:${m.label}`];
-            break;
-          }
-          case 'random':
-            input = rng.chance(0.5) ? rng.bytes(rng.size(400)) : concatBytes(new Uint8Array([1]), rng.bytes(rng.size(400)));
-            break;
-          case 'oversize':
-            input = concatBytes(item.bytes, new Uint8Array(256 * 1024));
-            break;
-          case 'non-bytes':
-            input = rng.pick([undefined, null, 'delta', 7, {}, item.delta, new ArrayBuffer(100), new Uint16Array(60)]);
-            break;
+    return stateless((rng, last): CaseOutcome => {
+      const item = rng.pick(pool);
+      const kind = rng.weighted([[3, 'valid'], [55, 'bytes'], [30, 'resigned'], [5, 'random'], [3, 'oversize'], [4, 'non-bytes']] as const);
+      let input: unknown;
+      let label: string = kind;
+      switch (kind) {
+        case 'valid':
+          input = item.bytes;
+          break;
+        case 'bytes': {
+          const m = mutateBytes(rng, item.bytes, { others, lengthFields: fields.get(item) });
+          [input, label] = [m.value, m.label];
+          break;
         }
-        last.set(label, input);
-        const r = typed(DELTA_CODES, () => decodeDelta(input as Uint8Array));
-        if (!r.ok) {
-          if (kind === 'valid') throw new FuzzViolation(`a valid delta was refused: ${r.code}`);
-          return { outcome: r.code, mutation: label };
+        case 'resigned': {
+          // Signed by the author after the edit: decoding passes the signature and reaches the write validators.
+          const m = mutateBytes(rng, item.bytes.subarray(0, item.bytes.length - 64), { lengthFields: fields.get(item) });
+          [input, label] = [resignDelta(item.author, m.value), `resigned:${m.label}`];
+          break;
         }
-        const again = encodeDelta(r.value);
-        check(equalBytes(again, input as Uint8Array), 'accepted a delta that does not re-encode to its own bytes');
-        if (!label.startsWith('resigned')) check(valid.has(toHex(again)), 'FORGERY: a modified delta decoded without being re-signed');
-        return { outcome: label.startsWith('resigned') ? 'ok(re-signed)' : 'ok', mutation: label };
-      },
-    };
+        case 'random':
+          input = rng.chance(0.5) ? rng.bytes(rng.size(400)) : concatBytes(new Uint8Array([1]), rng.bytes(rng.size(400)));
+          break;
+        case 'oversize':
+          input = concatBytes(item.bytes, new Uint8Array(256 * 1024));
+          break;
+        case 'non-bytes':
+          input = rng.pick([undefined, null, 'delta', 7, {}, item.delta, new ArrayBuffer(100), new Uint16Array(60)]);
+          break;
+      }
+      last.set(label, input);
+      const r = typed(DELTA_CODES, () => decodeDelta(input as Uint8Array));
+      if (!r.ok) {
+        if (kind === 'valid') throw new FuzzViolation(`a valid delta was refused: ${r.code}`);
+        return { outcome: r.code, mutation: label };
+      }
+      const again = encodeDelta(r.value);
+      check(equalBytes(again, input as Uint8Array), 'accepted a delta that does not re-encode to its own bytes');
+      if (!label.startsWith('resigned')) check(valid.has(toHex(again)), 'FORGERY: a modified delta decoded without being re-signed');
+      return { outcome: label.startsWith('resigned') ? 'ok(re-signed)' : 'ok', mutation: label };
+    });
   },
 };
 
@@ -344,42 +339,37 @@ const gossipFrames: FuzzTarget = {
   codes: ['PROTO_MALFORMED'],
   testCases: 2000,
   async prepare(): Promise<TargetInstance<unknown>> {
-    const last = new LastInput();
-    return {
-      last,
-      newSession: () => undefined,
-      runCase(rng): CaseOutcome {
-        const items = Array.from({ length: rng.size(6) }, () => rng.bytes(rng.size(300)));
-        const frame = packFrames(items, Infinity)[0] ?? new Uint8Array(0);
-        const prefixes: LengthField[] = [];
-        let off = 0;
-        for (const i of items) {
-          prefixes.push({ offset: off, size: 4 });
-          off += 4 + i.length;
-        }
-        const kind = rng.weighted([[5, 'valid'], [80, 'bytes'], [5, 'many'], [10, 'random']] as const);
-        let input = frame;
-        let label: string = kind;
-        if (kind === 'bytes') {
-          const m = mutateBytes(rng, frame, { lengthFields: prefixes });
-          [input, label] = [m.value, m.label];
-        } else if (kind === 'many') {
-          input = new Uint8Array(4 * rng.pick([4095, 4096, 4097, 5000]));
-        } else if (kind === 'random') {
-          input = rng.bytes(rng.size(200));
-        }
-        last.set(label, input);
-        const r = typed(['PROTO_MALFORMED'], () => unpackFrames(input));
-        if (!r.ok) {
-          if (kind === 'valid') throw new FuzzViolation('a valid frame was refused');
-          return { outcome: r.code, mutation: label };
-        }
-        check(r.value.length <= 4096, 'more items than the limit');
-        const again = packFrames(r.value, Infinity)[0] ?? new Uint8Array(0);
-        check(equalBytes(again, input), 'items do not re-pack to the frame');
-        return { outcome: 'ok', mutation: label };
-      },
-    };
+    return stateless((rng, last): CaseOutcome => {
+      const items = Array.from({ length: rng.size(6) }, () => rng.bytes(rng.size(300)));
+      const frame = packFrames(items, Infinity)[0] ?? new Uint8Array(0);
+      const prefixes: LengthField[] = [];
+      let off = 0;
+      for (const i of items) {
+        prefixes.push({ offset: off, size: 4 });
+        off += 4 + i.length;
+      }
+      const kind = rng.weighted([[5, 'valid'], [80, 'bytes'], [5, 'many'], [10, 'random']] as const);
+      let input = frame;
+      let label: string = kind;
+      if (kind === 'bytes') {
+        const m = mutateBytes(rng, frame, { lengthFields: prefixes });
+        [input, label] = [m.value, m.label];
+      } else if (kind === 'many') {
+        input = new Uint8Array(4 * rng.pick([4095, 4096, 4097, 5000]));
+      } else if (kind === 'random') {
+        input = rng.bytes(rng.size(200));
+      }
+      last.set(label, input);
+      const r = typed(['PROTO_MALFORMED'], () => unpackFrames(input));
+      if (!r.ok) {
+        if (kind === 'valid') throw new FuzzViolation('a valid frame was refused');
+        return { outcome: r.code, mutation: label };
+      }
+      check(r.value.length <= 4096, 'more items than the limit');
+      const again = packFrames(r.value, Infinity)[0] ?? new Uint8Array(0);
+      check(equalBytes(again, input), 'items do not re-pack to the frame');
+      return { outcome: 'ok', mutation: label };
+    });
   },
 };
 
