@@ -24,7 +24,7 @@ function round(h: number, k: number): number {
 }
 
 /** Murmur3's finalizer (fmix32): every input bit affects every output bit. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -11,7 +11,7 @@ import { isKpcError } from '../errors.js';
 import { PiNode, type PiNodeOptions } from '../node.js';
 import type { NodeState, StateChange } from '../state/machine.js';
 import { Adversary, ATTACKS, type AttackKind } from './byzantine.js';
-import { planFaults, type FaultEvent } from './faults.js';
+import { planFaults, type FaultEvent, type FaultPlanOptions } from './faults.js';
 import { SimNetwork, type Endpoint, type NetworkConfig } from './network.js';
 import { latency as lat, Prng, type LatencyModel } from './prng.js';
 import { SIM_EPOCH_MS, Scheduler, SimRuntime, type AfterSettle } from './scheduler.js';
@@ -41,8 +41,11 @@ export interface SimNodeTiming {
   maxPeers?: number;
 }
 
+/** Fault families to draw from the seed (see {@link planFaults}). */
+type FaultFamilies = Pick<FaultPlanOptions, 'partition' | 'partitionSignaling' | 'crash' | 'crashFraction' | 'clockStep' | 'signalingOutage'>;
+
 /** Everything a run depends on. Same config ⇒ same run. */
-export interface SimConfig {
+export interface SimConfig extends FaultFamilies {
   seed: number | string;
   nodes: number;
   /** Virtual duration, ms. Default 60 000. */
@@ -67,13 +70,6 @@ export interface SimConfig {
   signalingServers?: number;
   /** Max |clock offset| per node, ms (uniform). Default 0. */
   skewMs?: number;
-  /** Fault families to draw from the seed (see {@link planFaults}). */
-  partition?: boolean;
-  partitionSignaling?: boolean;
-  crash?: boolean;
-  crashFraction?: number;
-  clockStep?: boolean;
-  signalingOutage?: boolean;
   /** Extra, explicit faults (merged with the drawn ones). */
   faults?: readonly FaultEvent[];
   node?: SimNodeTiming;

@@ -5,17 +5,10 @@
  * events at the same virtual times and delivered the same bytes.
  */
 
+import { fmix32 } from '../math/hash.js';
+
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Running digest of a simulation trace. */
 export class TraceDigest {
@@ -71,8 +64,8 @@ export class TraceDigest {
 
   /** The digest so far, 16 hex digits. */
   hex(): string {
-    const x = fmix(this.a ^ Math.imul(this.count, 0x27d4eb2f));
-    const y = fmix(this.b ^ x);
+    const x = fmix32(this.a ^ Math.imul(this.count, 0x27d4eb2f));
+    const y = fmix32(this.b ^ x);
     return x.toString(16).padStart(8, '0') + y.toString(16).padStart(8, '0');
   }
 }
