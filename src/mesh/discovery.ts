@@ -20,7 +20,8 @@ import {
 import type { Runtime, TimerHandle } from '../runtime.js';
 import type { NodeState } from '../state/machine.js';
 import type { SignalingChannel, SignalingDelivery } from './signaling.js';
-import { SeenSet, inTopK } from './util.js';
+import { inTopK } from '../rendezvous.js';
+import { SeenSet } from './util.js';
 
 /** A node seen through signaling. */
 export interface Member {
@@ -90,8 +91,6 @@ export class Discovery {
   /** Members whose proof-of-π was verified (only kept when admission is on). */
   /** Admitted nodes, with when their proof expires: after that their signals are refused until a fresh one. */
   private readonly admitted = new Map<string, number>();
-  /** The proof last put in an announce. */
-  private shownProof: string | undefined;
   private readonly clusterTopic: string;
   private readonly directTopic: string;
   private announceTimer: TimerHandle | undefined;
@@ -194,6 +193,11 @@ export class Discovery {
   /** While silenced, nothing is published and nothing delivered is read (a hung node). */
   silenced = false;
 
+  /** A new epoch's proof: servers that asked for one get it now, not when the old one lapses. */
+  readmit(): void {
+    for (const ch of this.channels) ch.readmit?.();
+  }
+
   /** Forgets a member (a clean leave, or a ban). */
   forget(nodeId: string): void {
     this.members.delete(nodeId);
@@ -202,11 +206,6 @@ export class Discovery {
 
   private announcement(): OutgoingMessage {
     const proof = this.host.admission?.proofText();
-    if (proof !== this.shownProof) {
-      // A new epoch's proof: servers that asked for one get it now, not when the old one lapses.
-      this.shownProof = proof;
-      for (const ch of this.channels) ch.readmit?.();
-    }
     return {
       type: MessageType.ANNOUNCE,
       body: { clusterId: this.host.clusterId, state: this.host.state(), peers: this.host.linkedPeers(), ...(proof ? { proof } : {}) },

@@ -28,7 +28,7 @@ export class LinkAdmission {
     return proof ? { type: MessageType.ADMIT, body: { proof } } : undefined;
   }
 
-  /** A new epoch's ADMIT, once per proof: to be shown on every link. */
+  /** A new epoch's ADMIT, once per proof: shown on every link (and to signaling servers that asked). */
   renewal(): OutgoingMessage | undefined {
     const proof = this.admission.proofText();
     if (!proof || proof === this.shown) return undefined;

@@ -600,7 +600,10 @@ export class Mesh extends EventTarget {
 
   private heartbeat(): void {
     const renewal = this.linkAdmission?.renewal();
-    if (renewal) for (const [id, p] of this.peersById) if (p.established) this.sendTo(id, renewal);
+    if (renewal) {
+      for (const [id, p] of this.peersById) if (p.established) this.sendTo(id, renewal);
+      this.discovery.readmit();
+    }
     this.checkLiveness();
     for (const [id, p] of this.peersById) if (p.established) this.sendHeartbeat(id, p);
     // Below the minimum with members known: try members we are not linked to.

@@ -18,5 +18,3 @@ export class SeenSet {
     return true;
   }
 }
-
-export { inTopK, pairScore } from '../rendezvous.js';
