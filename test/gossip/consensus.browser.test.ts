@@ -1,12 +1,10 @@
 import { executeServerCommand } from '@web/test-runner-commands';
 import { expect } from 'chai';
-import { generateIdentity } from '../../src/crypto/index.js';
 import { isKpcError } from '../../src/errors.js';
 import { MODEL_PRESETS } from '../../src/infer/index.js';
 import { PiNode } from '../../src/node.js';
-import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
-import { TEST_ADMISSION } from '../helpers/admission.js';
+import { testNode } from '../helpers/nodes.js';
 
 /** A node that stays linked and READY but takes no part in consensus (its engine is closed). */
 function silence(node: PiNode): void {
@@ -25,7 +23,7 @@ describe('consensus over real WebRTC (spec §5.2)', function () {
   beforeEach(async () => {
     const cluster = uniqueCluster('cons');
     nodes = [0, 1, 2, 3].map(
-      () => new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), consensusTimeoutMs: 3_000 }),
+      () => testNode(cluster, signaling, { consensusTimeoutMs: 3_000 }),
     );
     await Promise.all(nodes.map((n) => n.start()));
     await waitFor(() => nodes.every((n) => n.state === 'READY' && n.peers.length === 3 && n.peers.every((p) => p.state === 'READY')), 'four READY nodes that see each other READY');

@@ -1,12 +1,11 @@
 import { executeServerCommand } from '@web/test-runner-commands';
 import { expect } from 'chai';
-import { generateIdentity, type Identity } from '../../src/crypto/index.js';
+import { type Identity } from '../../src/crypto/index.js';
 import { MessageType } from '../../src/protocol/index.js';
 import { PiNode } from '../../src/node.js';
-import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
 import { rawBinary, rawBody, signRaw } from '../sync/helpers.js';
-import { TEST_ADMISSION } from '../helpers/admission.js';
+import { testNode } from '../helpers/nodes.js';
 
 const snapshot = (n: PiNode) => JSON.stringify(n.entries().map((e) => [e.key, e.value, e.writer, e.ts]));
 
@@ -23,7 +22,7 @@ describe('cluster state over real WebRTC (spec §5.1)', function () {
   });
 
   const spawn = (cluster: string) => {
-    const node = new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage() });
+    const node = testNode(cluster, signaling);
     running.push(node);
     return node;
   };

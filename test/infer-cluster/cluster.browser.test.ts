@@ -1,12 +1,10 @@
 import { executeServerCommand } from '@web/test-runner-commands';
 import { expect } from 'chai';
-import { generateIdentity } from '../../src/crypto/index.js';
 import { LocalModel, MODEL_PRESETS, type ModelSpec } from '../../src/infer/index.js';
 import type { ClusterToken, FailoverDetail } from '../../src/infer/cluster/index.js';
 import { PiNode } from '../../src/node.js';
-import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
-import { TEST_ADMISSION } from '../helpers/admission.js';
+import { testNode } from '../helpers/nodes.js';
 
 const PROMPT = 'Hello, π-node!';
 /** kpc-tiny with 5 blocks: four segments, one per node. */
@@ -32,7 +30,7 @@ describe('distributed inference over real WebRTC', function () {
 
   async function cluster(count: number): Promise<{ nodes: PiNode[] }> {
     const clusterId = uniqueCluster('infer');
-    const nodes = Array.from({ length: count }, () => new PiNode({ admission: TEST_ADMISSION, clusterId, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage() }));
+    const nodes = Array.from({ length: count }, () => testNode(clusterId, signaling));
     running.push(...nodes);
     await Promise.all(nodes.map((n) => n.start()));
     await waitFor(() => nodes.every((n) => n.state === 'READY' && n.peers.length === count - 1 && n.peers.every((p) => p.state === 'READY')), `${count} READY nodes, fully linked`, 60_000);

@@ -5,8 +5,8 @@ import type { KpcError } from '../../src/errors.js';
 import { PiNode } from '../../src/node.js';
 import { encodePowProof, epochOf, solveProof } from '../../src/pow/index.js';
 import { MessageType, encodeEnvelope, envelopeToText } from '../../src/protocol/index.js';
-import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
+import { testNode } from '../helpers/nodes.js';
 
 const ADMISSION = { difficulty: 8, epochMs: 3_600_000 };
 
@@ -33,7 +33,7 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
   before(async () => {
     signaling = (await executeServerCommand('signal-url')) as string;
     cluster = uniqueCluster('pow');
-    nodes = [0, 1, 2].map(() => new PiNode({ clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), admission: ADMISSION }));
+    nodes = [0, 1, 2].map(() => testNode(cluster, signaling, { admission: ADMISSION }));
     rejections = [];
     nodes[0].addEventListener('reject', (ev) => {
       const d = (ev as CustomEvent<{ error: KpcError; from?: string }>).detail;
@@ -60,7 +60,7 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
   }
 
   it('a node without a proof is refused by every admitted node and never linked', async () => {
-    const outsider = new PiNode({ admission: false, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), discoveryWindowMs: 300 });
+    const outsider = testNode(cluster, signaling, { admission: false, discoveryWindowMs: 300 });
     const seen: string[] = [];
     nodes[1].addEventListener('reject', (ev) => seen.push((ev as CustomEvent<{ error: KpcError; from?: string }>).detail.error.code));
     await outsider.start();
@@ -93,7 +93,7 @@ describe('proof-of-π admission (spec §8.1 Sybil) over real WebRTC', function (
   });
 
   it('a valid proof admits: the newcomer links with everyone', async () => {
-    const newcomer = new PiNode({ clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), admission: ADMISSION });
+    const newcomer = testNode(cluster, signaling, { admission: ADMISSION });
     await newcomer.start();
     await waitFor(() => newcomer.state === 'READY' && newcomer.peers.length === 3, 'the newcomer linked to all three');
     await newcomer.stop();

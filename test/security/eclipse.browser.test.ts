@@ -1,11 +1,9 @@
 import { executeServerCommand } from '@web/test-runner-commands';
 import { expect } from 'chai';
 import { generateIdentity } from '../../src/crypto/index.js';
-import { PiNode } from '../../src/node.js';
 import { MessageType, encodeEnvelope, envelopeToText } from '../../src/protocol/index.js';
-import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
-import { TEST_ADMISSION } from '../helpers/admission.js';
+import { testNode } from '../helpers/nodes.js';
 
 describe('eclipse (spec §8.1): several signaling servers, one of them lying', function () {
   this.timeout(60_000);
@@ -29,7 +27,7 @@ describe('eclipse (spec §8.1): several signaling servers, one of them lying', f
     lie();
     const liarTimer = setInterval(lie, 300);
     const nodes = [0, 1, 2, 3].map(
-      () => new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling: [liar.url, honest], identity: generateIdentity(), syncStorage: () => new MemoryStorage() }),
+      () => testNode(cluster, [liar.url, honest]),
     );
     try {
       await Promise.all(nodes.map((n) => n.start()));

@@ -9,6 +9,7 @@ import { MessageType, decodeEnvelope, encodeEnvelope, type HandshakeBody } from 
 import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
 import { TEST_ADMISSION } from '../helpers/admission.js';
+import { testNode } from '../helpers/nodes.js';
 
 /** Rewrites the signed HANDSHAKE a node sends (everything else passes through unchanged). */
 type Forge = (handshake: { body: HandshakeBody; seq: number; timestamp: number }, self: Identity) => Uint8Array;
@@ -50,7 +51,7 @@ describe('link handshake (spec §8.2): a forged handshake is refused and the lin
   async function pair(forge: Forge): Promise<{ honest: PiNode; tamperer: PiNode; codes: string[] }> {
     const cluster = uniqueCluster('handshake');
     const id = generateIdentity();
-    const honest = new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage() });
+    const honest = testNode(cluster, signaling);
     const tamperer = new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identity: id, syncStorage: () => new MemoryStorage(), links: tamperingLinks(forge, id) });
     nodes = [honest, tamperer];
     const codes: string[] = [];

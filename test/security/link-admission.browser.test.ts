@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { generateIdentity } from '../../src/crypto/index.js';
 import type { KpcError } from '../../src/errors.js';
 import { PiNode } from '../../src/node.js';
-import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
+import { testNode } from '../helpers/nodes.js';
 
 /** Two-second epochs and no skew allowance: a proof lapses 2–4 s after it was solved. */
 const SHORT = { difficulty: 8, epochMs: 2_000, maxClockSkewMs: 0 };
@@ -20,7 +19,7 @@ describe('admission holds on links too: a peer whose proof lapses loses its link
   beforeEach(async () => {
     const signaling = (await executeServerCommand('signal-url')) as string;
     const cluster = uniqueCluster('link-pow');
-    nodes = [0, 1, 2].map(() => new PiNode({ admission: SHORT, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), heartbeatMs: 500 }));
+    nodes = [0, 1, 2].map(() => testNode(cluster, signaling, { admission: SHORT, heartbeatMs: 500 }));
     codes = new Map(nodes.map((n) => [n, []]));
     for (const n of nodes) {
       n.addEventListener('reject', (ev) => {

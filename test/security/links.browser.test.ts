@@ -1,12 +1,11 @@
 import { executeServerCommand } from '@web/test-runner-commands';
 import { expect } from 'chai';
-import { generateIdentity, type Identity } from '../../src/crypto/index.js';
+import { type Identity } from '../../src/crypto/index.js';
 import type { KpcError } from '../../src/errors.js';
 import { PiNode } from '../../src/node.js';
 import { MessageType, encodeEnvelope } from '../../src/protocol/index.js';
-import { MemoryStorage } from '../../src/sync/index.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
-import { TEST_ADMISSION } from '../helpers/admission.js';
+import { testNode } from '../helpers/nodes.js';
 
 type Entry = { link: { send(b: Uint8Array): void }; auth: { keys: { send: Uint8Array } } };
 type Internals = { identityValue: Identity; net: { mesh: { peersById: Map<string, Entry> } } };
@@ -25,7 +24,7 @@ describe('links: replay protection and per-peer rate limits (spec §8.1 DoS)', f
     const cluster = uniqueCluster('links');
     // Node 1 allows 50 messages/s, bursts of 100: a test page can outpace that, not the default.
     nodes = [0, 1, 2].map(
-      (i) => new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling, identity: generateIdentity(), syncStorage: () => new MemoryStorage(), ...(i === 1 ? { linkRate: { perSecond: 50, burst: 100 } } : {}) }),
+      (i) => testNode(cluster, signaling, i === 1 ? { linkRate: { perSecond: 50, burst: 100 } } : {}),
     );
     codes = [];
     nodes[1].addEventListener('reject', (ev) => codes.push((ev as CustomEvent<{ error: KpcError }>).detail.error.code));

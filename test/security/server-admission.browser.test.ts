@@ -5,9 +5,9 @@ import { signalingAdmitMessage } from '../../src/mesh/signaling.js';
 import { PiNode } from '../../src/node.js';
 import { encodePowProof, epochOf, solveProof, DEFAULT_EPOCH_MS } from '../../src/pow/index.js';
 import { MessageType, encodeEnvelope, envelopeToText } from '../../src/protocol/index.js';
-import { MemoryStorage } from '../../src/sync/index.js';
 import { TEST_ADMISSION } from '../helpers/admission.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
+import { testNode } from '../helpers/nodes.js';
 
 type Frame = { type: string; code?: string; message?: string; nonce?: string; topic?: string };
 
@@ -46,7 +46,7 @@ describe('our signaling server asks for proof-of-π before relaying (spec §8.1)
   before(async () => {
     server = (await executeServerCommand('signal-start', { admission: { difficulty: TEST_ADMISSION.difficulty } })) as { id: string; url: string };
     cluster = uniqueCluster('srv-pow');
-    nodes = [0, 1, 2].map(() => new PiNode({ admission: TEST_ADMISSION, clusterId: cluster, signaling: server.url, identity: generateIdentity(), syncStorage: () => new MemoryStorage() }));
+    nodes = [0, 1, 2].map(() => testNode(cluster, server.url));
     await Promise.all(nodes.map((n) => n.start()));
   });
   after(async () => {
