@@ -85,7 +85,26 @@ export type KpcErrorCode =
   | 'POW_EXPIRED'
   | 'POW_EPOCH_FUTURE'
   | 'POW_TOO_EASY'
-  | 'POW_ABORTED';
+  | 'POW_ABORTED'
+  // GGUF files (src/gguf)
+  | 'GGUF_BAD_MAGIC'
+  | 'GGUF_BAD_VERSION'
+  | 'GGUF_TRUNCATED'
+  | 'GGUF_LIMIT'
+  | 'GGUF_BAD_VALUE'
+  | 'GGUF_UNKNOWN_TENSOR_TYPE'
+  | 'GGUF_BAD_TENSOR'
+  | 'GGUF_SOURCE_FAILED'
+  // quantized tensors (src/quant)
+  | 'QUANT_BAD_SHAPE'
+  | 'QUANT_UNSUPPORTED_TYPE'
+  // tokenizers (src/tokenizer)
+  | 'TOKENIZER_UNSUPPORTED'
+  | 'TOKENIZER_BAD_VOCAB'
+  // trained models (src/model)
+  | 'MODEL_UNSUPPORTED_ARCH'
+  | 'MODEL_BAD_METADATA'
+  | 'MODEL_MISSING_TENSOR';
 
 /** Base class of every error the SDK throws on purpose. */
 export class KpcError extends Error {
