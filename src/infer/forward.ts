@@ -16,9 +16,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../crypto/bytes.js';
 import { KpcError } from '../errors.js';
-import type { CheckedModelSpec } from './model-spec.js';
-import { applyRope, dot, matMul, rmsNorm, ropeTables, softmax, swiglu } from './ops.js';
-import { ModelWeights } from './weights.js';
+import { applyRope, dot, rmsNorm, ropeTables, softmax, swiglu } from './ops.js';
+import type { ModelDims, TransformerWeights } from './transformer-weights.js';
 
 function badInput(message: string, detail?: Record<string, unknown>): KpcError {
   return new KpcError('INFER_BAD_INPUT', message, detail);
@@ -91,13 +90,15 @@ export function activationChecksum(arr: Float32Array | Float64Array | Uint8Array
 }
 
 /**
- * A model's forward pass over its regenerated weights. Synchronous and single-threaded
- * (scratch buffers are reused); a caller wanting to stay responsive runs a range at a
- * time and yields in between, as LocalModel does per token.
+ * A model's forward pass over its weights (procedural, GGUF, …: any
+ * {@link TransformerWeights}). Synchronous and single-threaded (scratch buffers are
+ * reused); a caller wanting to stay responsive runs a range at a time and yields in
+ * between, as LocalModel does per token.
  */
 export class Transformer {
   /** Where tensors come from (and are cached). */
-  readonly weights: ModelWeights;
+  readonly weights: TransformerWeights;
+  readonly #roundKv: ((x: number) => number) | undefined;
   readonly #cos: Float64Array;
   readonly #sin: Float64Array;
   // Scratch, float64, grown to the largest n seen: the order of operations fixes the
@@ -113,16 +114,17 @@ export class Transformer {
   #up = new Float64Array(0);
   readonly #scores: Float64Array;
 
-  /** @param weights - the model's tensors (spec, id and cache included) */
-  constructor(weights: ModelWeights) {
+  /** @param weights - the model's tensors (dimensions and id included) */
+  constructor(weights: TransformerWeights) {
     this.weights = weights;
+    this.#roundKv = weights.roundKv;
     const s = weights.spec;
     ({ cos: this.#cos, sin: this.#sin } = ropeTables(s.contextLength, s.headDim, s.ropeTheta));
     this.#scores = new Float64Array(s.contextLength);
   }
 
-  /** The validated spec. */
-  get spec(): CheckedModelSpec {
+  /** The model's dimensions (for a procedural model, its validated spec). */
+  get spec(): ModelDims {
     return this.weights.spec;
   }
 
@@ -139,12 +141,11 @@ export class Transformer {
   embed(tokens: ArrayLike<number>): Float32Array<ArrayBuffer> {
     const { dim, vocab } = this.spec;
     if (tokens.length === 0) throw badInput('embed needs at least one token');
-    const table = this.weights.global('embedding');
     const out = new Float32Array(tokens.length * dim);
     for (let t = 0; t < tokens.length; t++) {
       const id = tokens[t];
       if (!Number.isInteger(id) || id < 0 || id >= vocab) throw badInput(`token ${String(id)} is outside [0, ${vocab})`, { index: t, token: id });
-      out.set(table.subarray(id * dim, (id + 1) * dim), t * dim);
+      this.weights.embedRow(id, out, t * dim);
     }
     return out;
   }
@@ -186,11 +187,10 @@ export class Transformer {
     const { dim, vocab, normEps } = this.spec;
     const n = this.#rows(hidden);
     this.#scratch(n);
-    const g = this.weights.global('finalNorm');
-    const w = this.weights.global('output');
+    const g = this.weights.finalNorm();
     for (let t = 0; t < n; t++) rmsNorm(hidden, t * dim, dim, g, normEps, this.#xn, t * dim);
     const out = new Float64Array(n * vocab);
-    matMul(w, vocab, dim, this.#xn, n, out);
+    this.weights.output().mul(this.#xn, n, out);
     return Float32Array.from(out);
   }
 
@@ -217,17 +217,27 @@ export class Transformer {
     const group = heads / kvHeads;
     const scale = 1 / Math.sqrt(headDim);
     // Attention: q, k, v from the normed stream; rotate q and k; cache k and v as float32.
-    const attnNorm = W.block(l, 'attnNorm');
+    const attnNorm = W.vector(l, 'attnNorm');
     for (let t = 0; t < n; t++) rmsNorm(x, t * dim, dim, attnNorm, normEps, xn, t * dim);
-    matMul(W.block(l, 'wq'), dim, dim, xn, n, q);
-    matMul(W.block(l, 'wk'), kvDim, dim, xn, n, k);
-    matMul(W.block(l, 'wv'), kvDim, dim, xn, n, v);
+    W.matrix(l, 'wq').mul(xn, n, q);
+    W.matrix(l, 'wk').mul(xn, n, k);
+    W.matrix(l, 'wv').mul(xn, n, v);
+    const roundKv = this.#roundKv;
     for (let t = 0; t < n; t++) {
       const p = pos + t;
       applyRope(q, t * dim, heads, headDim, p, this.#cos, this.#sin);
       applyRope(k, t * kvDim, kvHeads, headDim, p, this.#cos, this.#sin);
-      keys.set(k.subarray(t * kvDim, (t + 1) * kvDim), p * kvDim);
-      values.set(v.subarray(t * kvDim, (t + 1) * kvDim), p * kvDim);
+      if (roundKv) {
+        // A half-precision cache (llama.cpp's default): queries meet keys at that precision too.
+        for (let i = t * dim; i < (t + 1) * dim; i++) q[i] = roundKv(q[i]);
+        for (let i = 0; i < kvDim; i++) {
+          keys[p * kvDim + i] = roundKv(k[t * kvDim + i]);
+          values[p * kvDim + i] = roundKv(v[t * kvDim + i]);
+        }
+      } else {
+        keys.set(k.subarray(t * kvDim, (t + 1) * kvDim), p * kvDim);
+        values.set(v.subarray(t * kvDim, (t + 1) * kvDim), p * kvDim);
+      }
     }
     for (let t = 0; t < n; t++) {
       const p = pos + t;
@@ -245,15 +255,15 @@ export class Transformer {
         }
       }
     }
-    matMul(W.block(l, 'wo'), dim, dim, att, n, o);
+    W.matrix(l, 'wo').mul(att, n, o);
     for (let i = 0; i < n * dim; i++) x[i] = x[i] + o[i];
     // Feed-forward: w2·(silu(w1·xn) ⊙ w3·xn).
-    const ffnNorm = W.block(l, 'ffnNorm');
+    const ffnNorm = W.vector(l, 'ffnNorm');
     for (let t = 0; t < n; t++) rmsNorm(x, t * dim, dim, ffnNorm, normEps, xn, t * dim);
-    matMul(W.block(l, 'w1'), ffnDim, dim, xn, n, this.#gate);
-    matMul(W.block(l, 'w3'), ffnDim, dim, xn, n, this.#up);
+    W.matrix(l, 'w1').mul(xn, n, this.#gate);
+    W.matrix(l, 'w3').mul(xn, n, this.#up);
     swiglu(this.#gate, this.#up, n * ffnDim);
-    matMul(W.block(l, 'w2'), dim, ffnDim, this.#gate, n, o);
+    W.matrix(l, 'w2').mul(this.#gate, n, o);
     for (let i = 0; i < n * dim; i++) x[i] = x[i] + o[i];
   }
 

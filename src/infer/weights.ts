@@ -41,6 +41,8 @@
 import { KpcError } from '../errors.js';
 import { generateLayer, type LayerSpec } from '../math/index.js';
 import type { CheckedModelSpec } from './model-spec.js';
+import { matMul } from './ops.js';
+import type { BlockMatrixName, BlockVectorName, TransformerWeights, WeightMatrix } from './transformer-weights.js';
 
 /** Kernel layer index of the whole-model tensors (embedding, output, final norm). */
 export const GLOBAL_LAYER = 0xffffffff;
@@ -299,7 +301,7 @@ export function tensorKey(modelId: string, ref: TensorRef): string {
 }
 
 /** The tensors of one model, regenerated on demand through a {@link WeightCache}. */
-export class ModelWeights {
+export class ModelWeights implements TransformerWeights {
   /**
    * @param spec - the validated spec
    * @param modelId - its id (model-spec.ts `modelSpecId`), for cache keys
@@ -320,5 +322,38 @@ export class ModelWeights {
   /** Whole-model tensor `name`. */
   global(name: GlobalTensorName): Float32Array {
     return this.get({ layer: 'global', name });
+  }
+
+  /** Matrix `name` of block `layer`, multiplied in {@link matMul}'s order. */
+  matrix(layer: number, name: BlockMatrixName): WeightMatrix {
+    return this.#matrix({ layer, name });
+  }
+
+  /** Norm gain `name` of block `layer`. */
+  vector(layer: number, name: BlockVectorName): Float32Array {
+    return this.block(layer, name);
+  }
+
+  /** Copies row `token` of the embedding table into `out` at `offset`. */
+  embedRow(token: number, out: Float32Array, offset: number): void {
+    const dim = this.spec.dim;
+    out.set(this.global('embedding').subarray(token * dim, (token + 1) * dim), offset);
+  }
+
+  /** The final norm's gain. */
+  finalNorm(): Float32Array {
+    return this.global('finalNorm');
+  }
+
+  /** The output matrix (vocab × dim). */
+  output(): WeightMatrix {
+    return this.#matrix({ layer: 'global', name: 'output' });
+  }
+
+  #matrix(ref: TensorRef): WeightMatrix {
+    const { rows, cols } = tensorShape(this.spec, ref);
+    // Fetched at multiply time, not here: the cache may evict it in between, and the
+    // bits do not depend on whether it was regenerated.
+    return { rows, cols, mul: (x, n, out) => matMul(this.get(ref), rows, cols, x, n, out) };
   }
 }

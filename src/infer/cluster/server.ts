@@ -19,6 +19,7 @@ import { KpcError, isKpcError } from '../../errors.js';
 import { utf8Decode } from '../../crypto/bytes.js';
 import { KvCache, Transformer } from '../forward.js';
 import { ModelWeights, WeightCache, parameterCount } from '../weights.js';
+import type { ModelDims } from '../transformer-weights.js';
 import { bytesToFloats, floatsToBytes, payloadChecksum, type ErrorFrame, type RequestFrame, type ResultFrame } from './frames.js';
 
 /** KV caches one requester may hold on a node at once. */
@@ -88,6 +89,16 @@ export class SegmentServer {
     return tr;
   }
 
+  /**
+   * Serves a model this node loaded itself (a GGUF file, …) under its `modelId`, so
+   * requests naming that id are answered; only procedural models travel as a spec.
+   */
+  register(transformer: Transformer): void {
+    this.#models.delete(transformer.weights.modelId);
+    this.#models.set(transformer.weights.modelId, transformer);
+    if (this.#models.size > MAX_MODELS) this.#models.delete(this.#models.keys().next().value!);
+  }
+
   #checkSize(spec: CheckedModelSpec): void {
     if (parameterCount(spec) > this.#maxParams) {
       throw new KpcError('INFER_UNAVAILABLE', `the model has more than the ${this.#maxParams} weights this node serves`);
@@ -125,7 +136,7 @@ export class SegmentServer {
 
   #run(requester: string, req: RequestFrame): ResultFrame {
     // Everything is checked before anything is stored: a bad request changes no state.
-    const s = this.#resolve(req);
+    const { spec: s, transformer } = this.#resolve(req);
     if (req.rows > MAX_ROWS_PER_REQUEST) throw bad(`more than ${MAX_ROWS_PER_REQUEST} rows in one request`, { rows: req.rows });
     if (req.to > s.layers) throw bad(`blocks [${req.from}, ${req.to}) are not within the model's ${s.layers}`, { from: req.from, to: req.to });
     if (req.payload.length !== req.rows * s.dim * 4) throw bad(`payload is not ${req.rows}·${s.dim} float32`, { bytes: req.payload.length });
@@ -143,7 +154,7 @@ export class SegmentServer {
     if (req.pos > have) {
       throw new KpcError('INFER_KV_MISSING', `this node holds ${have} positions of that segment; position ${req.pos} was asked`, { have });
     }
-    const tr = this.transformer(s, req.modelId);
+    const tr = transformer();
     if (!entry) entry = this.#create(key, requester, req.job, tr, req.from, req.to);
     else {
       this.#kv.delete(key);
@@ -158,10 +169,19 @@ export class SegmentServer {
     };
   }
 
-  /** The request's model: known already, or from the attached spec (not yet registered). */
-  #resolve(req: RequestFrame): CheckedModelSpec {
+  /** The request's model: known already, or from the attached spec (registered only when `transformer()` is called). */
+  #resolve(req: RequestFrame): { spec: ModelDims; transformer: () => Transformer } {
     const known = this.#models.get(req.modelId);
-    if (known) return known.spec;
+    if (known) {
+      return {
+        spec: known.spec,
+        transformer: () => {
+          this.#models.delete(req.modelId);
+          this.#models.set(req.modelId, known);
+          return known;
+        },
+      };
+    }
     if (!req.spec) throw new KpcError('INFER_UNKNOWN_MODEL', 'unknown model: attach its spec', { modelId: req.modelId });
     let spec: CheckedModelSpec;
     try {
@@ -171,7 +191,7 @@ export class SegmentServer {
     }
     if (modelSpecId(spec) !== req.modelId) throw bad('the attached spec does not hash to the model id');
     this.#checkSize(spec);
-    return spec;
+    return { spec, transformer: () => this.transformer(spec, req.modelId) };
   }
 
   #create(key: string, requester: string, job: string, tr: Transformer, from: number, to: number): KvEntry {
