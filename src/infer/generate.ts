@@ -1,19 +1,52 @@
 /**
- * LocalModel: the whole model on one node — regenerate, run, sample, stream text.
+ * LocalModel: the whole model on one node — load, run, sample, stream text.
  *
- * With a procedural spec the weights are **untrained**: the output is deterministic
- * (same spec, prompt, temperature and seed → same tokens, in Node and every browser)
- * but it is not meaningful language. It is a workload for verifiable distributed
- * compute, load and scale tests, not a chatbot (docs/inference.md).
+ * Two kinds of model run here. A procedural spec's weights are **untrained**: the output
+ * is deterministic (same spec, prompt, temperature and seed → same tokens, in Node and
+ * every browser) but it is not meaningful language — a workload for verifiable
+ * distributed compute, load and scale tests (docs/inference.md). A trained GGUF model
+ * (src/model) comes with its own tokenizer and produces real text; it is made with
+ * {@link LocalModel.fromWeights}.
  */
 import { KpcError } from '../errors.js';
 import type { LayerSpec } from '../math/index.js';
 import type { Runtime } from '../runtime.js';
 import { Transformer } from './forward.js';
-import { modelSpecId, resolveModelSpec, type CheckedModelSpec, type ModelPresetName, type ModelSpec } from './model-spec.js';
-import { mulberry32, sampleToken } from './sampler.js';
+import { modelSpecId, resolveModelSpec, type ModelPresetName, type ModelSpec } from './model-spec.js';
+import { mulberry32, sampleNext, type SamplingOptions } from './sampler.js';
 import { BOS, EOS, PAD, StreamDecoder, encode } from './tokenizer.js';
+import type { ModelDims, TransformerWeights } from './transformer-weights.js';
 import { ModelWeights, WeightCache, allTensors, finishTensor, tensorKey, tensorSource } from './weights.js';
+
+/** Turns text into a model's tokens and its tokens back into text. */
+export interface TextCodec {
+  /** The prompt's tokens exactly as fed to the model (BOS included when the model wants it). */
+  encode(text: string): number[];
+  /** A decoder for one output stream that holds back incomplete UTF-8 characters. */
+  createStreamDecoder(): { push(token: number): string; flush(): string };
+  /** Tokens that end generation (EOS, end-of-turn). */
+  readonly stopTokens: readonly number[];
+  /** Tokens never sampled (e.g. BOS and PAD of the byte-level tokenizer). */
+  readonly neverSample: readonly number[];
+}
+
+/** What a loaded model is, for labels and logs. */
+export interface ModelInfo {
+  /** Where the weights come from. */
+  readonly source: 'procedural' | 'gguf';
+  /** False for procedural weights: their output is not language. */
+  readonly trained: boolean;
+  /** A human-readable name (preset name, `general.name`, file name). */
+  readonly name: string;
+}
+
+/** The byte-level tokenizer of procedural models as a {@link TextCodec}. */
+export const BYTE_CODEC: TextCodec = Object.freeze({
+  encode: (text: string) => encode(text),
+  createStreamDecoder: () => new StreamDecoder(),
+  stopTokens: Object.freeze([EOS]),
+  neverSample: Object.freeze([BOS, PAD]),
+});
 
 /** Options of {@link LocalModel.load}. */
 export interface LoadOptions {
@@ -33,7 +66,7 @@ export interface LoadOptions {
 }
 
 /** Options of {@link LocalModel.generate}. */
-export interface GenerateOptions {
+export interface GenerateOptions extends SamplingOptions {
   /** Most tokens to produce (EOS included); 0 produces none. */
   maxTokens: number;
   /** 0 (default) picks the most likely token (lowest id on ties); > 0 samples from softmax(logits / temperature). */
@@ -48,7 +81,7 @@ export interface GenerateOptions {
 
 /** One generated token. */
 export interface GeneratedToken {
-  /** Token id: a byte (0–255), or EOS (257) as the last item when generation stops on it. */
+  /** Token id (for procedural models a byte 0–255); a stop token (EOS) comes last when generation ends on it. */
   token: number;
   /**
    * Text completed by this token: '' while a multi-byte UTF-8 character is incomplete;
@@ -98,13 +131,19 @@ function badOption(message: string, detail: Record<string, unknown>): KpcError {
 
 function checkOptions(opts: GenerateOptions): Required<Omit<GenerateOptions, 'signal'>> {
   if (typeof opts !== 'object' || opts === null) throw badOption('generate options must be an object', {});
-  const { maxTokens, temperature = 0, seed = 0, stopAtEos = true } = opts;
+  const { maxTokens, temperature = 0, seed = 0, stopAtEos = true, topK = 0, topP = 1, repeatPenalty = 1, repeatLastN = 64 } = opts;
   if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw badOption(`maxTokens must be a non-negative integer, got ${String(maxTokens)}`, { field: 'maxTokens' });
   if (typeof temperature !== 'number' || !(temperature >= 0 && temperature < Infinity)) {
     throw badOption(`temperature must be a finite number ≥ 0, got ${String(temperature)}`, { field: 'temperature' });
   }
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw badOption(`seed must be a uint32, got ${String(seed)}`, { field: 'seed' });
-  return { maxTokens, temperature, seed, stopAtEos: stopAtEos !== false };
+  if (!Number.isSafeInteger(topK) || topK < 0) throw badOption(`topK must be a non-negative integer, got ${String(topK)}`, { field: 'topK' });
+  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw badOption(`topP must be in (0, 1], got ${String(topP)}`, { field: 'topP' });
+  if (typeof repeatPenalty !== 'number' || !(repeatPenalty > 0 && repeatPenalty < Infinity)) {
+    throw badOption(`repeatPenalty must be a positive number, got ${String(repeatPenalty)}`, { field: 'repeatPenalty' });
+  }
+  if (!Number.isSafeInteger(repeatLastN) || repeatLastN < 0) throw badOption(`repeatLastN must be a non-negative integer, got ${String(repeatLastN)}`, { field: 'repeatLastN' });
+  return { maxTokens, temperature, seed, stopAtEos: stopAtEos !== false, topK, topP, repeatPenalty, repeatLastN };
 }
 
 function aborted(signal: AbortSignal | undefined): void {
@@ -116,24 +155,38 @@ function aborted(signal: AbortSignal | undefined): void {
  * on first use (or at load with `warm`) and kept in a byte-bounded LRU cache.
  */
 export class LocalModel {
-  /** The validated spec. */
-  readonly spec: CheckedModelSpec;
-  /** SHA-256 of the spec's canonical JSON (model-spec.ts). */
+  /** The model's dimensions (for a procedural model, its validated spec). */
+  readonly spec: ModelDims;
+  /** The model's id: SHA-256 of a procedural spec's canonical JSON, or of a GGUF file's header and tensors. */
   readonly id: string;
-  /** Regenerated tensors. */
-  readonly weights: ModelWeights;
+  /** The model's tensors. */
+  readonly weights: TransformerWeights;
   /** The forward pass (embed / runLayers / logits), for callers that split it. */
   readonly transformer: Transformer;
+  /** Tokenizer. */
+  readonly codec: TextCodec;
+  /** Where the weights come from and whether they are trained. */
+  readonly info: ModelInfo;
   readonly #runtime: Runtime | undefined;
   readonly #now: () => number;
 
-  private constructor(spec: CheckedModelSpec, weights: ModelWeights, runtime: Runtime | undefined) {
-    this.spec = spec;
+  private constructor(weights: TransformerWeights, codec: TextCodec, info: ModelInfo, runtime: Runtime | undefined) {
+    this.spec = weights.spec;
     this.id = weights.modelId;
     this.weights = weights;
     this.transformer = new Transformer(weights);
+    this.codec = codec;
+    this.info = Object.freeze({ ...info });
     this.#runtime = runtime;
     this.#now = runtime ? () => runtime.now() : defaultNow;
+  }
+
+  /**
+   * A model over weights loaded elsewhere (a GGUF file: src/model's `loadGgufModel`).
+   * @param runtime - clock and timers (default: `performance.now` and a zero-delay macrotask)
+   */
+  static fromWeights(weights: TransformerWeights, codec: TextCodec, info: ModelInfo, runtime?: Runtime): LocalModel {
+    return new LocalModel(weights, codec, info, runtime);
   }
 
   /**
@@ -144,23 +197,25 @@ export class LocalModel {
   static async load(spec: ModelSpec | ModelPresetName, opts: LoadOptions = {}): Promise<LocalModel> {
     const checked = resolveModelSpec(spec);
     const cache = opts.cache ?? new WeightCache(opts.cacheBytes);
-    const model = new LocalModel(checked, new ModelWeights(checked, modelSpecId(checked), cache), opts.runtime);
+    const weights = new ModelWeights(checked, modelSpecId(checked), cache);
+    const name = typeof spec === 'string' ? spec : `procedural ${weights.modelId.slice(0, 8)}`;
+    const model = new LocalModel(weights, BYTE_CODEC, { source: 'procedural', trained: false, name }, opts.runtime);
     if (opts.warm) {
       for (const ref of allTensors(checked)) {
         const key = tensorKey(model.id, ref);
         if (cache.has(key)) continue;
         const source = tensorSource(checked, ref);
         if (opts.regenerate) cache.put(key, finishTensor(await opts.regenerate(source.kernel), source));
-        else model.weights.get(ref);
+        else weights.get(ref);
         await nextMacrotask(opts.runtime);
       }
     }
     return model;
   }
 
-  /** Drops every cached tensor of the cache this model uses; they are regenerated on next use. */
+  /** Drops every cached tensor of a procedural model's cache; they are regenerated on next use. */
   clearCache(): void {
-    this.weights.cache.clear();
+    if (this.weights instanceof ModelWeights) this.weights.cache.clear();
   }
 
   /**
@@ -180,9 +235,11 @@ export class LocalModel {
   }
 
   async *#run(prompt: string, opts: GenerateOptions): AsyncGenerator<GeneratedToken, void, undefined> {
-    const { maxTokens, temperature, seed, stopAtEos } = checkOptions(opts);
+    const { maxTokens, temperature, seed, stopAtEos, topK, topP, repeatPenalty, repeatLastN } = checkOptions(opts);
+    const sampling: SamplingOptions = { temperature, topK, topP, repeatPenalty, repeatLastN };
     const signal = opts.signal;
-    const tokens = encode(prompt);
+    const codec = this.codec;
+    const tokens = codec.encode(prompt);
     const { contextLength, layers } = this.spec;
     if (tokens.length > contextLength) {
       throw new KpcError('INFER_CONTEXT_OVERFLOW', `the prompt is ${tokens.length} tokens (BOS included); the context holds ${contextLength}`, {
@@ -191,9 +248,11 @@ export class LocalModel {
     }
     aborted(signal);
     if (maxTokens === 0) return;
-    const banned = new Set(stopAtEos ? [BOS, PAD] : [BOS, PAD, EOS]);
+    const stops = new Set(codec.stopTokens);
+    const banned = new Set(stopAtEos ? codec.neverSample : [...codec.neverSample, ...codec.stopTokens]);
     const rng = mulberry32(seed);
-    const decoder = new StreamDecoder();
+    const decoder = codec.createStreamDecoder();
+    const history = tokens.slice();
     const model = this.transformer;
     const kv = model.createKvCache();
     let t0 = this.#now();
@@ -213,8 +272,9 @@ export class LocalModel {
     }
     let pos = tokens.length;
     for (let index = 0; ; index++) {
-      const token = sampleToken(model.logits(hidden), temperature, rng, banned);
-      if (token === EOS) {
+      const token = sampleNext(model.logits(hidden), history, sampling, rng, banned);
+      history.push(token);
+      if (stops.has(token)) {
         yield { token, text: decoder.flush(), index, ms: this.#now() - t0 };
         return;
       }

@@ -100,11 +100,34 @@ export {
   mulberry32,
   /** Deterministic temperature / argmax sampling. */
   sampleToken,
+  /** Repetition penalty, top-k, top-p and temperature in llama.cpp's order, deterministic. */
+  sampleNext,
+  /** Options of sampleNext. */
+  type SamplingOptions,
 } from './sampler.js';
+
+export {
+  /** What the forward pass needs of a model source. */
+  type TransformerWeights,
+  /** A model's dimensions and constants. */
+  type ModelDims,
+  /** A matrix that multiplies activation rows. */
+  type WeightMatrix,
+  /** Names of a block's matrices. */
+  type BlockMatrixName,
+  /** Names of a block's norm gains. */
+  type BlockVectorName,
+} from './transformer-weights.js';
 
 export {
   /** The whole model on one node: load, then stream tokens. */
   LocalModel,
+  /** The byte-level tokenizer of procedural models as a TextCodec. */
+  BYTE_CODEC,
+  /** Tokenizer interface of LocalModel. */
+  type TextCodec,
+  /** Source and training status of a loaded model. */
+  type ModelInfo,
   /** Options of LocalModel.load. */
   type LoadOptions,
   /** Options of LocalModel.generate. */

@@ -90,21 +90,23 @@ describe('deterministic forward pass (Node)', () => {
   });
 
   it('tensor eviction never changes a result (budget far below the model)', async () => {
-    const model = await LocalModel.load('kpc-tiny', { cache: new WeightCache(40_000) });
+    const cache = new WeightCache(40_000);
+    const model = await LocalModel.load('kpc-tiny', { cache });
     expect(promptLogitsSha256(model)).to.equal(GOLDEN_MODELS[0].logitsSha256);
-    expect(model.weights.cache.bytes).to.be.at.most(40_000);
+    expect(cache.bytes).to.be.at.most(40_000);
     model.clearCache();
-    expect(model.weights.cache.size).to.equal(0);
+    expect(cache.size).to.equal(0);
   });
 
   it('warming through a regenerate hook (as with the Worker) gives the same weights', async () => {
     const { generateLayer } = await import('../../src/math/index.js');
     let calls = 0;
-    const model = await LocalModel.load('kpc-tiny', { warm: true, regenerate: async (s) => (calls++, generateLayer(s)) });
+    const cache = new WeightCache();
+    const model = await LocalModel.load('kpc-tiny', { cache, warm: true, regenerate: async (s) => (calls++, generateLayer(s)) });
     expect(calls).to.equal(2 * 9 + 3);
-    const before = model.weights.cache.stats.misses;
+    const before = cache.stats.misses;
     expect(promptLogitsSha256(model)).to.equal(GOLDEN_MODELS[0].logitsSha256);
-    expect(model.weights.cache.stats.misses).to.equal(before); // nothing regenerated on use
+    expect(cache.stats.misses).to.equal(before); // nothing regenerated on use
   });
 
   it('activations stay finite and bounded at depth (64 blocks)', async () => {
