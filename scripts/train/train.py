@@ -5,7 +5,7 @@ python3-sentencepiece, python3-numpy, libopenblas0-pthread and bible-kjv; run it
 /usr/bin/python3 (see scripts/train/README.md). Everything is seeded: the same machine
 and packages give the same file.
 
-  /usr/bin/python3 scripts/train/train.py --out models/kjv-llama-3m --steps 800
+  /usr/bin/python3 scripts/train/train.py --out models/kjv-llama-3m --steps 1200
 
 Writes <out>/model-f32.gguf (tokenizer in its metadata) every --save-every steps and at
 the end, plus <out>/training.json (losses, tokens seen, time, settings).
@@ -39,7 +39,7 @@ p.add_argument("--kv-heads", type=int, default=2)
 p.add_argument("--ffn", type=int, default=256)
 p.add_argument("--context", type=int, default=256)
 p.add_argument("--batch", type=int, default=16)
-p.add_argument("--steps", type=int, default=800)
+p.add_argument("--steps", type=int, default=1200)
 p.add_argument("--lr", type=float, default=2e-3)
 p.add_argument("--warmup", type=int, default=50)
 p.add_argument("--save-every", type=int, default=100)
