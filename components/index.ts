@@ -2,7 +2,7 @@
  * The kpc elements. Importing this module defines (registers) every element:
  * `<kpc-cluster>`, `<kpc-node>`, `<kpc-mesh-view>`, `<kpc-infer>`.
  *
- * Only element-side names are exported here; the headless core is `kpc/core`
+ * Only element-side names are exported here; the headless core is `kpc-sdk/core`
  * (`src/index.ts`), and the single-file build (`components/kpc.ts`) exports both.
  */
 export * from './context.js';

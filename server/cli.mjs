@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { ADMISSION_DEFAULTS, DEFAULT_HOST, DEFAULT_PORT, DEFAULTS, defaultLogger, loadPowVerifier, silentLogger, startSignalingServer } from './signaling-server.mjs';
+import { normalizeServerUrl } from './admission.mjs';
+import { resolveOptions } from './validate.mjs';
 
 /** @import { Logger, SignalingServerOptions } from './validate.mjs' */
 
@@ -109,7 +111,15 @@ async function main() {
     const v = /** @type {Record<string, unknown>} */ (values)[flag];
     if (typeof v === 'string') opts[key] = toInt(flag, v, 1);
   }
-  opts.admission = await admissionFromFlags(/** @type {Record<string, unknown>} */ (values));
+  const { admission, powModule } = admissionFromFlags(/** @type {Record<string, unknown>} */ (values));
+  opts.admission = admission;
+  // Every flag is checked before any module is loaded: a bad flag is reported as itself
+  // (exit 2), whether or not the proof-of-π module is there (a fresh clone has no dist/).
+  resolveOptions(opts);
+  if (admission) {
+    // A path is taken relative to the working directory, like any other CLI path.
+    admission.verify = await loadPowVerifier(powModule === undefined ? undefined : powModule.startsWith('file:') ? powModule : pathToFileURL(resolve(powModule)).href);
+  }
 
   /** @type {import('./signaling-server.mjs').SignalingServer | undefined} */
   let server;
@@ -138,17 +148,19 @@ async function main() {
 }
 
 /**
- * The `admission` option from the --admission-* flags; undefined without
- * --admission-difficulty (and then the other admission flags are an error).
+ * The `admission` option from the --admission-* flags, without its verifier, and the
+ * --pow-module to load that from (the caller loads it, after every flag is validated).
+ * `admission` is undefined without --admission-difficulty (and then the other admission
+ * flags are an error).
  * @param {Record<string, unknown>} values
- * @returns {Promise<import('./validate.mjs').AdmissionOptions | undefined>}
+ * @returns {{ admission: import('./validate.mjs').AdmissionOptions | undefined, powModule: string | undefined }}
  */
-async function admissionFromFlags(values) {
+function admissionFromFlags(values) {
   const difficulty = values['admission-difficulty'];
   if (typeof difficulty !== 'string') {
     const stray = Object.keys(values).find((k) => k.startsWith('admission-') || k === 'pow-module');
     if (stray) throw new RangeError(`--${stray} needs --admission-difficulty`);
-    return undefined;
+    return { admission: undefined, powModule: undefined };
   }
   const d = toInt('admission-difficulty', difficulty, 0);
   if (d > 64) throw new RangeError(`--admission-difficulty must be at most 64, got "${difficulty}"`);
@@ -159,13 +171,16 @@ async function admissionFromFlags(values) {
     if (typeof v === 'string') admission[key] = toInt(flag, v, 1);
   }
   const urls = /** @type {string[] | undefined} */ (values['admission-url']);
+  for (const u of urls ?? []) {
+    if (normalizeServerUrl(u) === null) throw new RangeError(`--admission-url must be a ws: or wss: URL, got "${u}"`);
+  }
   if (urls) admission.urls = urls;
   const clusters = /** @type {string[] | undefined} */ (values['admission-cluster']);
+  for (const c of clusters ?? []) {
+    if (c === '' || c.length > 128) throw new RangeError(`--admission-cluster must be 1..128 characters, got "${c}"`);
+  }
   if (clusters) admission.clusters = clusters;
-  const mod = /** @type {string | undefined} */ (values['pow-module']);
-  // A path is taken relative to the working directory, like any other CLI path.
-  admission.verify = await loadPowVerifier(mod === undefined ? undefined : mod.startsWith('file:') ? mod : pathToFileURL(resolve(mod)).href);
-  return admission;
+  return { admission, powModule: /** @type {string | undefined} */ (values['pow-module']) };
 }
 
 main().catch((err) => {

@@ -4,7 +4,8 @@
  *
  * Load order matters for the fast signature stand-in: call {@link useSimCrypto}
  * before importing this module (or anything that imports the core), e.g.
- * `useSimCrypto(); const sim = await import('kpc/src/sim/index.js');`.
+ * `useSimCrypto(); const sim = await import('./src/sim/index.js');` (from the repository
+ * root: src/ is not part of the published package).
  * See docs/simulator.md.
  */
 export { Prng, latency, type LatencyModel } from './prng.js';

@@ -1,18 +1,43 @@
 // `kpc-signal --admission-*`: admission from the command line. The proof-of-π
 // verification is loaded from a JS module; here from src/pow through tsx
-// (--pow-module), and from the build output dist/node/pow.js when it has been built.
-import { describe, it } from 'node:test';
+// (--pow-module), and from the default, the build output dist/node/pow.js, which this
+// file builds itself (with rollup.config.mjs's own entry) so a fresh clone passes too.
+import { before, describe, it } from 'node:test';
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { rollup, type RollupOptions, type OutputOptions } from 'rollup';
 import { generateIdentity } from '../../src/crypto/index.js';
 import { admitFrame, proofFor, readChallenge } from './admission-helpers.js';
 import { TestClient, withTimeout } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../server/cli.mjs', import.meta.url));
 const POW_SRC = fileURLToPath(new URL('../../src/pow/index.ts', import.meta.url));
-const POW_DIST = fileURLToPath(new URL('../../dist/node/pow.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Builds dist/node/pow.js exactly as `npm run build` does: the rollup.config.mjs entry
+ * whose output is dist/node (its paths are relative to the repository root).
+ */
+async function buildPowDist(): Promise<void> {
+  // A URL, not a literal specifier: rollup.config.mjs is not part of the type-checked program.
+  const configUrl = new URL('../../rollup.config.mjs', import.meta.url).href;
+  const configs = ((await import(configUrl)) as { default: RollupOptions[] }).default;
+  const config = configs.find((c) => !Array.isArray(c.output) && c.output?.dir === 'dist/node');
+  if (!config) throw new Error('rollup.config.mjs has no dist/node entry');
+  const cwd = process.cwd();
+  process.chdir(ROOT);
+  try {
+    const bundle = await rollup({ ...config, onwarn: () => {} });
+    try {
+      await bundle.write(config.output as OutputOptions);
+    } finally {
+      await bundle.close();
+    }
+  } finally {
+    process.chdir(cwd);
+  }
+}
 
 function run(args: string[], nodeArgs: string[] = []) {
   const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,11 +82,15 @@ describe('kpc-signal CLI: admission', () => {
     expect(await withTimeout(p.exited, 'exit')).to.equal(0);
   });
 
-  it('loads dist/node/pow.js by default', { skip: existsSync(POW_DIST) ? false : 'dist/node/pow.js not built (npm run build)' }, async () => {
-    const p = run(['--port', '0', '--quiet', '--admission-difficulty', '4', '--admission-cluster', 'cli']);
-    await admitsOneClient(await p.url);
-    p.child.kill('SIGTERM');
-    expect(await withTimeout(p.exited, 'exit')).to.equal(0);
+  describe('with dist/node/pow.js built', () => {
+    before(buildPowDist);
+
+    it('loads dist/node/pow.js by default', async () => {
+      const p = run(['--port', '0', '--quiet', '--admission-difficulty', '4', '--admission-cluster', 'cli']);
+      await admitsOneClient(await p.url);
+      p.child.kill('SIGTERM');
+      expect(await withTimeout(p.exited, 'exit')).to.equal(0);
+    });
   });
 
   it('exits 2 on bad admission flags', async () => {
@@ -71,6 +100,13 @@ describe('kpc-signal CLI: admission', () => {
       [['--admission-difficulty', 'x'], /admission-difficulty/],
       [['--admission-difficulty', '4', '--admission-url', 'http://x'], /ws: or wss:/],
       [['--admission-difficulty', '4', '--pow-module', '/nonexistent/pow.js'], /npm run build/],
+      // Flags are validated before the proof-of-π module is loaded: a bad flag reports
+      // itself even when that module is missing (as dist/node/pow.js is before a build).
+      [['--admission-difficulty', '4', '--admission-url', 'http://x', '--pow-module', '/nonexistent/pow.js'], /--admission-url must be a ws: or wss: URL/],
+      [['--admission-difficulty', '4', '--admission-cluster', '', '--pow-module', '/nonexistent/pow.js'], /--admission-cluster must be 1\.\.128 characters/],
+      [['--admission-difficulty', '4', '--admission-timeout-ms', '0', '--pow-module', '/nonexistent/pow.js'], /--admission-timeout-ms must be an integer >= 1/],
+      [['--admission-difficulty', '4', '--port', '70000', '--pow-module', '/nonexistent/pow.js'], /port must be 0\.\.65535/],
+      [['--admission-difficulty', '4', '--host', '', '--pow-module', '/nonexistent/pow.js'], /host must be a non-empty string/],
     ];
     for (const [args, why] of cases) {
       const p = run(['--port', '0', ...args]);
