@@ -50,10 +50,13 @@ export default [
       { file: 'dist/cdn/kpc.iife.js', format: 'iife', name: 'kpc', sourcemap: true, plugins: [terser()] },
     ],
   },
-  // For the signaling server (Node, plain JS): proof-of-π verification with noble bundled
-  // in, so `kpc-signal --admission-difficulty N` loads no TypeScript (server/admission.mjs).
+  // For Node, plain JS: proof-of-π verification with noble bundled in, so
+  // `kpc-signal --admission-difficulty N` loads no TypeScript (server/admission.mjs), and
+  // the model CLIs (`kpc-generate`, `kpc-model`), which cli/launch.mjs runs from here
+  // when built and from the TypeScript source (through tsx) in a fresh clone.
   {
-    input: { pow: 'src/pow/index.ts' },
+    input: { pow: 'src/pow/index.ts', 'cli/generate': 'cli/generate.ts', 'cli/model': 'cli/model.ts' },
+    external: [/^node:/],
     plugins: [nodeResolve({ preferBuiltins: true, extensions: ['.ts', '.js'] }), esbuild({ tsconfig: './tsconfig.json', target: 'es2022' })],
     onwarn,
     output: { dir: 'dist/node', format: 'es', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },

@@ -1,8 +1,9 @@
 // @ts-check
 /**
- * Starts one of kpc's model CLIs: the built copy in dist/node/cli when there is one (an
- * installed package), else the TypeScript source through tsx (a fresh clone after
- * `npm install`, no build needed).
+ * Starts one of kpc's model CLIs: the TypeScript source through tsx in a checkout (a
+ * fresh clone after `npm install` needs no build, and an edit is never shadowed by a
+ * stale build), else the built copy in dist/node/cli (the published package ships no
+ * .ts files).
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -13,14 +14,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  * @param {string} name - file name without extension, e.g. 'generate'
  */
 export async function launch(name) {
-  const built = fileURLToPath(new URL(`../dist/node/cli/${name}.js`, import.meta.url));
+  const source = new URL(`./${name}.ts`, import.meta.url);
   let mod;
-  if (existsSync(built)) {
-    mod = await import(pathToFileURL(built).href);
-  } else {
+  if (existsSync(fileURLToPath(source))) {
     const { register } = await import('tsx/esm/api');
     register();
-    mod = await import(new URL(`./${name}.ts`, import.meta.url).href);
+    mod = await import(source.href);
+  } else {
+    mod = await import(pathToFileURL(fileURLToPath(new URL(`../dist/node/cli/${name}.js`, import.meta.url))).href);
   }
   process.exitCode = await mod.main(process.argv.slice(2));
 }

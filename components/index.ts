@@ -11,4 +11,4 @@ export { validIceServers } from './shared/config.js';
 export { KpcCluster } from './kpc-cluster/kpc-cluster.js';
 export { KpcNode, type KpcErrorDetail, type KpcReadyDetail, type KpcSignalingDetail } from './kpc-node/kpc-node.js';
 export { KpcMeshView, circleLayout, summarizeTopology } from './kpc-mesh-view/kpc-mesh-view.js';
-export { KpcInfer, LocalInferenceBackend, localInferenceBackend, THIS_TAB, UNTRAINED_NOTE, formatLayers, type InferenceBackend, type InferenceOptions, type InferenceToken, type RouteSegment, type InferenceSource, type InferStatus, type KpcGenerateStartDetail, type KpcCompleteDetail } from './kpc-infer/kpc-infer.js';
+export { KpcInfer, LocalInferenceBackend, localInferenceBackend, isProceduralModel, resolveModelRef, modelNote, THIS_TAB, UNTRAINED_NOTE, formatLayers, type InferenceBackend, type InferenceOptions, type InferenceToken, type RouteSegment, type InferenceSource, type InferStatus, type KpcGenerateStartDetail, type KpcCompleteDetail } from './kpc-infer/kpc-infer.js';

@@ -5,7 +5,27 @@
  * (`ClusterContext.inference`), and the element's `backend` property takes any other.
  */
 import { LocalModel, type LoadOptions } from '../../src/infer/generate.js';
-import type { ModelPresetName } from '../../src/infer/model-spec.js';
+import { MODEL_PRESETS, type ModelPresetName } from '../../src/infer/model-spec.js';
+import { loadGgufModel, type ModelLoadProgress } from '../../src/model/load.js';
+import { repoModelPath } from '../../src/model/repo-models.js';
+
+/** True when `model` names a procedural preset (`kpc-tiny`, `kpc-small`): weights regenerated, untrained. */
+export function isProceduralModel(model: string): model is ModelPresetName {
+  return Object.hasOwn(MODEL_PRESETS, model);
+}
+
+/**
+ * Where a model name points: a procedural preset stays a name; the repo model
+ * (`kjv-llama-3m[:type]`) becomes its file under `base`; anything else is a GGUF URL,
+ * resolved against the page.
+ */
+export function resolveModelRef(model: string, base: string | URL): { kind: 'procedural'; name: ModelPresetName } | { kind: 'gguf'; url: string } {
+  if (isProceduralModel(model)) return { kind: 'procedural', name: model };
+  const repo = repoModelPath(model);
+  if (repo) return { kind: 'gguf', url: new URL(repo, base).href };
+  const pageBase = typeof document !== 'undefined' ? document.baseURI : undefined;
+  return { kind: 'gguf', url: new URL(model, pageBase).href };
+}
 
 /** A range of blocks and who ran it. */
 export interface RouteSegment {
@@ -17,7 +37,7 @@ export interface RouteSegment {
 
 /** One streamed token, as a backend yields it and `kpc-token` carries it. */
 export interface InferenceToken {
-  /** Token id: a byte (0–255), or EOS (257) as the last item when generation stops on it. */
+  /** Token id (for procedural models a byte 0–255); a stop token (EOS) comes last when generation ends on it. */
   readonly token: number;
   /** Text completed by this token ('' while a UTF-8 character is incomplete). Joining every `text` gives the output. */
   readonly text: string;
@@ -31,7 +51,7 @@ export interface InferenceToken {
 
 /** What `<kpc-infer>` passes to {@link InferenceBackend.generate}. */
 export interface InferenceOptions {
-  /** Model preset name (`kpc-tiny`, `kpc-small`). */
+  /** A procedural preset (`kpc-tiny`, `kpc-small`), the repo model (`kjv-llama-3m[:type]`), or a GGUF URL. */
   readonly model: string;
   /** Most tokens to produce (EOS included). */
   readonly maxTokens: number;
@@ -41,6 +61,8 @@ export interface InferenceOptions {
   readonly seed: number;
   /** Aborted by `stop()`: end the stream (throwing KpcError `INFER_ABORTED` or ending quietly, either counts as a stop). */
   readonly signal: AbortSignal;
+  /** Reports the download of a GGUF model's tensors, when this run loads one. */
+  readonly onLoadProgress?: (progress: ModelLoadProgress) => void;
 }
 
 /**
@@ -55,24 +77,37 @@ export interface InferenceBackend {
 export const THIS_TAB = 'this tab';
 
 /**
- * The whole model in this tab: `LocalModel.load(model)` once per model name (the
- * loaded model and its regenerated weights stay cached until {@link forget}), then
- * `LocalModel.generate`. Every token's route is `[{ segment: [0, layers], nodes: [THIS_TAB] }]`.
+ * The whole model in this tab, loaded once per model name (kept until {@link forget}):
+ * a procedural preset regenerated from its spec, or a GGUF model fetched by Range
+ * requests (the repo model's files are found under {@link modelBase}). Every token's
+ * route is `[{ segment: [0, layers], nodes: [THIS_TAB] }]`.
  */
 export class LocalInferenceBackend implements InferenceBackend {
+  /**
+   * The package root the repo model's `models/…` files are fetched from. Default: two
+   * folders above this module, which is the package root for the CDN bundle
+   * (`dist/cdn/kpc.js`); set it when the files are hosted elsewhere.
+   */
+  modelBase: string | URL = new URL('../../', import.meta.url);
   readonly #models = new Map<string, Promise<LocalModel>>();
   readonly #loadOptions: LoadOptions;
 
-  /** `loadOptions` go to every `LocalModel.load` (e.g. `cacheBytes`, `warm`). */
+  /** `loadOptions` go to every `LocalModel.load` of a procedural preset (e.g. `cacheBytes`, `warm`). */
   constructor(loadOptions: LoadOptions = {}) {
     this.#loadOptions = loadOptions;
   }
 
-  /** The loaded model of that preset name (loaded on first use; a failed load is not cached). */
-  model(name: string): Promise<LocalModel> {
+  /**
+   * The loaded model of that name (loaded on first use; a failed load is not cached).
+   * @param onProgress - told of a GGUF model's download, when this call starts it
+   */
+  model(name: string, onProgress?: (progress: ModelLoadProgress) => void): Promise<LocalModel> {
     let loading = this.#models.get(name);
     if (!loading) {
-      loading = LocalModel.load(name as ModelPresetName, this.#loadOptions);
+      const ref = resolveModelRef(name, this.modelBase);
+      loading = ref.kind === 'procedural'
+        ? LocalModel.load(ref.name, this.#loadOptions)
+        : loadGgufModel(ref.url, { onProgress, name }).then((m) => m.localModel());
       this.#models.set(name, loading);
       loading.catch(() => {
         if (this.#models.get(name) === loading) this.#models.delete(name);
@@ -88,7 +123,7 @@ export class LocalInferenceBackend implements InferenceBackend {
   }
 
   async *generate(prompt: string, opts: InferenceOptions): AsyncGenerator<InferenceToken, void, undefined> {
-    const model = await this.model(opts.model);
+    const model = await this.model(opts.model, opts.onLoadProgress);
     const route: readonly RouteSegment[] = Object.freeze([Object.freeze({ segment: Object.freeze([0, model.spec.layers] as const), nodes: Object.freeze([THIS_TAB]) })]);
     const { maxTokens, temperature, seed, signal } = opts;
     for await (const item of model.generate(prompt, { maxTokens, temperature, seed, signal })) yield { ...item, route };
@@ -99,9 +134,10 @@ export class LocalInferenceBackend implements InferenceBackend {
 export const localInferenceBackend: LocalInferenceBackend = new LocalInferenceBackend();
 
 /**
- * The cluster's backend, offered by `<kpc-cluster>`: the model's blocks are spread
- * over the READY nodes of the cluster by one of this page's READY π-nodes
- * (`PiNode.generate`). With no READY node on the page it runs locally instead.
+ * The cluster's backend, offered by `<kpc-cluster>`: a procedural model's blocks are
+ * spread over the READY nodes of the cluster by one of this page's READY π-nodes
+ * (`PiNode.generate`). With no READY node on the page — or for a GGUF model, which
+ * nodes do not yet fetch by the block (docs/models.md) — it runs in this tab instead.
  */
 export class RegistryInferenceBackend implements InferenceBackend {
   constructor(private readonly registry: import('../../src/cluster.js').ClusterRegistry) {}
@@ -110,7 +146,7 @@ export class RegistryInferenceBackend implements InferenceBackend {
     const ready = this.registry.nodes.filter((n) => n.state === 'READY');
     // The best-connected node reaches the most layer holders directly.
     const node = ready.sort((a, b) => b.peers.length - a.peers.length)[0];
-    if (!node) return localInferenceBackend.generate(prompt, opts);
+    if (!node || !isProceduralModel(opts.model)) return localInferenceBackend.generate(prompt, opts);
     return node.generate(prompt, { ...opts, model: opts.model as ModelPresetName });
   }
 }

@@ -5,12 +5,15 @@ import { live } from 'lit/directives/live.js';
 import { clusterContext, type ClusterContext } from '../context.js';
 import type { KpcErrorDetail } from '../kpc-node/kpc-node.js';
 import { EVENT_INIT } from '../shared/config.js';
-import { localInferenceBackend, type InferenceBackend, type InferenceToken, type RouteSegment } from './backend.js';
+import { isProceduralModel, localInferenceBackend, type InferenceBackend, type InferenceToken, type RouteSegment } from './backend.js';
+import { REPO_MODELS } from '../../src/model/repo-models.js';
 import { styles } from './kpc-infer.styles.js';
 
 export {
   LocalInferenceBackend,
   localInferenceBackend,
+  isProceduralModel,
+  resolveModelRef,
   THIS_TAB,
   type InferenceBackend,
   type InferenceOptions,
@@ -51,8 +54,21 @@ export interface KpcCompleteDetail {
 
 const DEFAULTS = { model: 'kpc-tiny', maxTokens: 32, temperature: 0, seed: 0 } as const;
 
-/** The note the element always shows. */
+/** The note shown for a procedural model. */
 export const UNTRAINED_NOTE = 'Procedural weights are untrained: the output is deterministic but not meaningful language.';
+
+/**
+ * What the note says about `model`: for a procedural preset that its weights are
+ * untrained; for the repo model what it is; for a GGUF URL its file name.
+ */
+export function modelNote(model: string): string {
+  if (isProceduralModel(model)) return `${model}: ${UNTRAINED_NOTE}`;
+  const name = model.split(':', 1)[0];
+  const repo = Object.hasOwn(REPO_MODELS, name) ? REPO_MODELS[name] : undefined;
+  if (repo) return `${model}: ${repo.description}. Trained weights (GGUF); real text, small model.`;
+  const file = model.split(/[?#]/, 1)[0].split('/').pop() || model;
+  return `${file}: a GGUF model, run by kpc in this tab.`;
+}
 
 /** A number attribute whose absence or empty value means `fallback`. */
 function numberOr(fallback: number): ComplexAttributeConverter<number> {
@@ -88,9 +104,10 @@ function formatRate(rate: number): string {
  * Tokens come from the `backend` property when set, else from the enclosing
  * `<kpc-cluster>`'s `inference` backend when it offers one, else from the whole
  * model run in this tab (`LocalModel`, loaded once per model name and shared by
- * the page's elements). The built-in models have procedural, **untrained**
- * weights: the output is deterministic (same model, prompt, temperature and seed →
- * same tokens) but not meaningful language, and the element always says so.
+ * the page's elements). The model is a procedural preset, whose weights are
+ * **untrained** (deterministic output that is not language — the note says so), or a
+ * trained llama GGUF model: the repo model by name, or any GGUF by URL (downloaded by
+ * Range requests on first use; the status line shows the download).
  *
  * `generate()` while a run is in progress is ignored (it returns that run's
  * promise); attribute changes apply to the next run. `stop()` (and removing the
@@ -112,7 +129,7 @@ function formatRate(rate: number): string {
  * @csspart output - The streamed text (`<pre>`).
  * @csspart status - Status, token count and tokens/s, or the error (`data-status`: `idle`, `running`, `done`, `stopped`, `error`; `data-tokens`).
  * @csspart route - Where the last token was computed, e.g. "this tab, layers 0–1" (`data-index`); hidden when the backend does not say.
- * @csspart note - The always-visible note that the weights are untrained.
+ * @csspart note - Which model runs and what it is; for a procedural model, that its weights are untrained (`data-trained`).
  *
  * @cssprop [--kpc-font-family=system-ui, sans-serif] - Font.
  * @cssprop [--kpc-color-text=inherit] - Text colour.
@@ -134,7 +151,11 @@ function formatRate(rate: number): string {
 export class KpcInfer extends LitElement {
   static override styles = styles;
 
-  /** Model preset name (`kpc-tiny`, `kpc-small`). */
+  /**
+   * The model: a procedural preset (`kpc-tiny`, `kpc-small`; untrained), the repo model
+   * (`kjv-llama-3m`, or `kjv-llama-3m:f32|q8_0|q4_0|q4_k_m`), or the URL of a llama GGUF
+   * file (its host must allow `Range` requests and, cross-origin, CORS).
+   */
   @property()
   model = 'kpc-tiny';
 
@@ -169,6 +190,7 @@ export class KpcInfer extends LitElement {
   @state() private lastError: Error | null = null;
   @state() private elapsedMs = 0;
   @state() private source: InferenceSource | null = null;
+  @state() private loading: { loadedBytes: number; totalBytes: number } | null = null;
 
   #controller: AbortController | null = null;
   #run: Promise<KpcCompleteDetail | null> | null = null;
@@ -254,7 +276,7 @@ export class KpcInfer extends LitElement {
         <pre part="output" aria-label="Output" tabindex="0">${this.out}</pre>
         <div part="status" role="status" data-status=${this.phase} data-tokens=${this.count}>${this.#statusText()}</div>
         <div part="route" ?hidden=${!this.lastRoute} data-index=${this.lastRoute?.index ?? nothing}>${this.#routeView()}</div>
-        <p part="note">${UNTRAINED_NOTE}</p>
+        <p part="note" data-trained=${isProceduralModel(this.#modelName()) ? 'false' : 'true'}>${modelNote(this.#modelName())}</p>
       </div>
     `;
   }
@@ -266,7 +288,7 @@ export class KpcInfer extends LitElement {
     const { backend, source } = this.activeBackend;
     const settings = {
       prompt: this.prompt ?? '',
-      model: (this.model ?? '').trim() || DEFAULTS.model,
+      model: this.#modelName(),
       maxTokens: this.maxTokens ?? DEFAULTS.maxTokens,
       temperature: this.temperature ?? DEFAULTS.temperature,
       seed: this.seed ?? DEFAULTS.seed,
@@ -282,6 +304,7 @@ export class KpcInfer extends LitElement {
     this.elapsedMs = 0;
     this.lastRoute = null;
     this.lastError = null;
+    this.loading = null;
     this.#emit<KpcGenerateStartDetail>('kpc-generate-start', { ...settings, backend: source });
 
     // stop() must end the run even if the backend is slow to notice the signal.
@@ -293,13 +316,17 @@ export class KpcInfer extends LitElement {
     let iterator: AsyncIterator<InferenceToken> | undefined;
     try {
       const { prompt, model, maxTokens, temperature, seed } = settings;
-      iterator = backend.generate(prompt, { model, maxTokens, temperature, seed, signal })[Symbol.asyncIterator]();
+      const onLoadProgress = (p: { loadedBytes: number; totalBytes: number }): void => {
+        this.loading = p.loadedBytes < p.totalBytes ? { loadedBytes: p.loadedBytes, totalBytes: p.totalBytes } : null;
+      };
+      iterator = backend.generate(prompt, { model, maxTokens, temperature, seed, signal, onLoadProgress })[Symbol.asyncIterator]();
       for (;;) {
         const next = iterator.next();
         next.catch(() => undefined); // an abort may leave it to reject unobserved
         const step = await Promise.race([next, stopped]);
         if (step === STOPPED || step.done || signal.aborted) break;
         const item = step.value;
+        this.loading = null;
         items.push(item);
         text += item.text;
         this.out = text;
@@ -337,8 +364,13 @@ export class KpcInfer extends LitElement {
     return detail;
   }
 
+  #modelName(): string {
+    return (this.model ?? '').trim() || DEFAULTS.model;
+  }
+
   /** Clears the run in progress (before the final event, so its listeners may generate again). */
   #finish(controller: AbortController): void {
+    this.loading = null;
     if (this.#controller !== controller) return;
     this.#controller = null;
     this.#run = null;
@@ -356,7 +388,11 @@ export class KpcInfer extends LitElement {
       return `error · ${typeof code === 'string' ? `${code}: ` : ''}${this.lastError?.message ?? ''}`;
     }
     const n = this.count;
-    const parts: string[] = [this.phase === 'running' && n === 0 ? `running · ${this.model || DEFAULTS.model}` : this.phase];
+    if (this.phase === 'running' && n === 0 && this.loading) {
+      const mb = (b: number): string => (b / 1e6).toFixed(1);
+      return `loading ${this.#modelName()} · ${mb(this.loading.loadedBytes)} / ${mb(this.loading.totalBytes)} MB`;
+    }
+    const parts: string[] = [this.phase === 'running' && n === 0 ? `running · ${this.#modelName()}` : this.phase];
     parts.push(`${n} ${n === 1 ? 'token' : 'tokens'}`);
     if (n > 0 && this.elapsedMs > 0) parts.push(`${formatRate(n / (this.elapsedMs / 1000))} tokens/s`);
     return parts.join(' · ');

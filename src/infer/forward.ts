@@ -248,6 +248,8 @@ export class Transformer {
         softmax(scores, p + 1);
         // Weighted sum of values, positions in order for every element.
         for (let i = 0; i < headDim; i++) att[qo + i] = 0;
+        // With a half-precision cache the weights meet the values at that precision too (llama.cpp).
+        if (roundKv) for (let j = 0; j <= p; j++) scores[j] = roundKv(scores[j]);
         for (let j = 0; j <= p; j++) {
           const w = scores[j];
           const vo = j * kvDim + kvo;

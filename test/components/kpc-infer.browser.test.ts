@@ -81,7 +81,8 @@ describe('<kpc-infer>', function () {
     expect(button(el, 'stop').disabled).to.equal(true);
     expect(part(el, '[part=route]').hasAttribute('hidden')).to.equal(true);
     const note = part(el, '[part=note]') as HTMLElement;
-    expect(note.textContent?.trim()).to.equal(UNTRAINED_NOTE);
+    expect(note.textContent?.trim()).to.equal(`kpc-tiny: ${UNTRAINED_NOTE}`);
+    expect(note.dataset.trained).to.equal('false');
     expect(UNTRAINED_NOTE).to.equal('Procedural weights are untrained: the output is deterministic but not meaningful language.');
     expect(note.checkVisibility()).to.equal(true);
     expect(note.getBoundingClientRect().height).to.be.greaterThan(0);
