@@ -5,6 +5,7 @@ import { runMeshBench } from './mesh.bench.js';
 import { runPowBench } from './pow.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
 import { runRegenBench } from './regen.bench.js';
+import { runRepoModelBench } from './repo-model.bench.js';
 import { runSyncBench } from './sync.bench.js';
 import type { BenchResults } from './types.js';
 
@@ -21,6 +22,7 @@ window.kpcBench = async (signaling: string) => ({
   ...(await runMeshBench(signaling)),
   ...(await runSyncBench(signaling)),
   ...(await runInferBench()),
+  ...(await runRepoModelBench(new URL('models/kjv-llama-3m/model-q8_0.gguf', location.href).href)),
   ...(await runClusterInferBench(signaling)),
   ...(await runPowBench()),
   ...(await runRecoveryBench(signaling, window.kpcControl)),

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench`: measures in real Chromium, prints a table, writes bench/results.json.
 import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
@@ -30,6 +31,10 @@ await esbuild.build({
     },
   }],
 });
+// The repo model, served by Range from the bench page's own server (repo_model_* figures).
+const REPO_Q8 = 'models/kjv-llama-3m/model-q8_0.gguf';
+await mkdir(`${out}/models/kjv-llama-3m`, { recursive: true });
+await copyFile(here(`../${REPO_Q8}`), `${out}/${REPO_Q8}`);
 await writeFile(`${out}/index.html`, '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>kpc bench</title><script type="module" src="bench.js"></script>');
 
 const signal = await startSignalingServer({ host: '127.0.0.1', port: 0, log: () => {} });
@@ -74,6 +79,11 @@ if (!load.ok) console.warn('signaling load run not clean:', JSON.stringify(load)
 results.signaling_clients_held = { value: load.clients_held, unit: 'clients', goal: 1000 };
 results.signaling_relay_p95_ms = { value: load.relay_p95_ms, unit: 'ms' };
 results.signaling_deliveries_pct = { value: Math.round((load.deliveries / Math.max(1, load.deliveries_expected)) * 1e5) / 1e3, unit: '%' };
+
+// llama.cpp on the same Q8_0 file, after Chromium is gone (node-llama-cpp, 1 thread, installed on first use).
+const llamacpp = JSON.parse(execFileSync(process.execPath, [here('./llamacpp.bench.mjs'), here(`../${REPO_Q8}`)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+results.llamacpp_repo_model_tokens_per_s = { value: llamacpp.tokens_per_s, unit: 'tokens/s' };
+results.llamacpp_repo_model_first_token_ms = { value: llamacpp.first_token_ms, unit: 'ms' };
 
 // What a page downloads for the one script tag (built by `npm run build`).
 const cdn = here('../dist/cdn/kpc.js');

@@ -31,9 +31,17 @@ try {
     { timeout: 30_000, polling: 50 },
   );
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-  ok = true;
   console.log('demo smoke: 4 nodes READY with 3 peers each, 6 links drawn');
-  console.log('demo: 1 passed, 0 failed');
+  // The trained repo model: fetched by Range from the demo server, greedy, real words.
+  const text = await page.evaluate(async () => {
+    const el = /** @type {any} */ (document.getElementById('trained'));
+    const done = await el.generate();
+    return done?.text ?? '';
+  });
+  if (!/\b(the|and|of|LORD|unto)\b/.test(text)) throw new Error(`the trained model wrote no English: ${JSON.stringify(text)}`);
+  console.log(`demo smoke: kjv-llama-3m wrote ${JSON.stringify(text.slice(0, 80))}…`);
+  ok = true;
+  console.log('demo: 2 passed, 0 failed');
 } catch (err) {
   console.error(`demo smoke failed: ${err instanceof Error ? err.message : err}`);
 } finally {
