@@ -129,7 +129,11 @@ function badOption(message: string, detail: Record<string, unknown>): KpcError {
   return new KpcError('INFER_BAD_INPUT', message, detail);
 }
 
-function checkOptions(opts: GenerateOptions): Required<Omit<GenerateOptions, 'signal'>> {
+/**
+ * Validates generate options and fills in defaults.
+ * @throws KpcError `INFER_BAD_INPUT` naming the field
+ */
+export function checkGenerateOptions(opts: GenerateOptions): Required<Omit<GenerateOptions, 'signal'>> {
   if (typeof opts !== 'object' || opts === null) throw badOption('generate options must be an object', {});
   const { maxTokens, temperature = 0, seed = 0, stopAtEos = true, topK = 0, topP = 1, repeatPenalty = 1, repeatLastN = 64 } = opts;
   if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw badOption(`maxTokens must be a non-negative integer, got ${String(maxTokens)}`, { field: 'maxTokens' });
@@ -235,7 +239,7 @@ export class LocalModel {
   }
 
   async *#run(prompt: string, opts: GenerateOptions): AsyncGenerator<GeneratedToken, void, undefined> {
-    const { maxTokens, temperature, seed, stopAtEos, topK, topP, repeatPenalty, repeatLastN } = checkOptions(opts);
+    const { maxTokens, temperature, seed, stopAtEos, topK, topP, repeatPenalty, repeatLastN } = checkGenerateOptions(opts);
     const sampling: SamplingOptions = { temperature, topK, topP, repeatPenalty, repeatLastN };
     const signal = opts.signal;
     const codec = this.codec;

@@ -155,3 +155,20 @@ describe('llama GGUF models', () => {
     }
   });
 });
+
+describe('a GGUF model over a cluster (in-memory mesh)', () => {
+  it('four nodes that loaded the same file give LocalModel\'s tokens, with redundancy 2 checking every segment', async () => {
+    const { makeCluster, collect } = await import('../infer-cluster/fake-mesh.js');
+    const bytes = tinyLlamaGguf({ layers: 4, type: 'Q8_0' });
+    const local = (await loadGgufModel(bytes)).localModel();
+    const opts = { maxTokens: 12, temperature: 0.9, topK: 20, seed: 5, stopAtEos: false };
+    const want: number[] = [];
+    for await (const t of local.generate('In the beginning', opts)) want.push(t.token);
+    const { nodes } = makeCluster(['a', 'b', 'c', 'd']);
+    for (const n of nodes) n.register((await loadGgufModel(bytes)).localModel());
+    const out = await collect(nodes[0].generate('In the beginning', { ...opts, model: (await loadGgufModel(bytes)).localModel(), redundancy: 2 }));
+    expect(out.map((t) => t.token)).to.deep.equal(want);
+    for (const hop of out[0].route) expect(hop.nodes).to.have.length(2);
+    expect(new Set(out[0].route.flatMap((h) => h.nodes)).size).to.be.greaterThan(1);
+  });
+});

@@ -12,8 +12,10 @@ import { ENVELOPE_MIN_BYTES } from '../../protocol/envelope.js';
 import { canonicalJsonBytes } from '../../protocol/canonical-json.js';
 import { randomHex64, systemRuntime, type Runtime } from '../../runtime.js';
 import { modelSpecId, normalizeModelSpec, resolveModelSpec } from '../model-spec.js';
-import { mulberry32, sampleToken } from '../sampler.js';
-import { BOS, EOS, PAD, StreamDecoder, encode } from '../tokenizer.js';
+import { BYTE_CODEC, LocalModel, checkGenerateOptions, type TextCodec } from '../generate.js';
+import type { Transformer } from '../forward.js';
+import { mulberry32, sampleNext } from '../sampler.js';
+import type { ModelDims } from '../transformer-weights.js';
 import { WeightCache } from '../weights.js';
 import { assignSegments } from './assignment.js';
 import { bytesToFloats, decodeFrame, encodeFrame, floatsToBytes, payloadChecksum, type InferFrame, type RequestFrame, type ResultFrame } from './frames.js';
@@ -82,6 +84,14 @@ export class ClusterInference extends EventTarget {
     return this.#server.stats;
   }
 
+  /**
+   * Serves a model this node loaded itself (a GGUF model's `localModel()`): requests from
+   * other nodes naming its id are answered for the blocks it holds.
+   */
+  register(model: LocalModel): void {
+    this.#server.register(model.transformer);
+  }
+
   /** Stops listening; pending requests fail as if their links closed, and KV caches kept for others are dropped. */
   close(): void {
     if (this.#closed) return;
@@ -109,11 +119,28 @@ export class ClusterInference extends EventTarget {
   }
 
   async *#run(prompt: string, opts: ClusterGenerateOptions): AsyncGenerator<ClusterToken, void, undefined> {
-    const { maxTokens, temperature, seed, stopAtEos, redundancy } = checkOptions(opts);
+    const { maxTokens, temperature, seed, stopAtEos, redundancy, topK, topP, repeatPenalty, repeatLastN } = checkOptions(opts);
     const { signal } = opts;
-    const spec = resolveModelSpec(opts.model);
-    const modelId = modelSpecId(spec);
-    const tokens = encode(prompt);
+    const sampling = { temperature, topK, topP, repeatPenalty, repeatLastN };
+    let spec: ModelDims;
+    let modelId: string;
+    let specBytes: Uint8Array;
+    let codec: TextCodec;
+    let tr: Transformer;
+    if (opts.model instanceof LocalModel) {
+      // A loaded model: only its id travels; serving nodes registered the same model.
+      ({ spec, id: modelId, codec, transformer: tr } = opts.model);
+      specBytes = new Uint8Array(0);
+      this.#server.register(tr);
+    } else {
+      const checked = resolveModelSpec(opts.model);
+      spec = checked;
+      modelId = modelSpecId(checked);
+      specBytes = canonicalJsonBytes(normalizeModelSpec(checked));
+      codec = BYTE_CODEC;
+      tr = this.#server.transformer(checked, modelId);
+    }
+    const tokens = codec.encode(prompt);
     if (tokens.length > spec.contextLength) {
       throw new KpcError('INFER_CONTEXT_OVERFLOW', `the prompt is ${tokens.length} tokens (BOS included); the context holds ${spec.contextLength}`, {
         tokens: tokens.length, contextLength: spec.contextLength,
@@ -124,14 +151,15 @@ export class ClusterInference extends EventTarget {
     if (maxTokens === 0) return;
     const members = [this.nodeId, ...this.#mesh.peers().filter((p) => p.state === 'READY').map((p) => p.nodeId)];
     const assignment = assignSegments(modelId, spec.layers, members, redundancy, opts.segments);
-    const tr = this.#server.transformer(spec, modelId);
     const job = new InferenceJob({
-      id: randomHex64(this.#rt) + randomHex64(this.#rt), modelId, specBytes: canonicalJsonBytes(normalizeModelSpec(spec)),
+      id: randomHex64(this.#rt) + randomHex64(this.#rt), modelId, specBytes,
       transformer: tr, assignment, redundancy, transport: this.#transport(signal),
     });
-    const banned = new Set(stopAtEos ? [BOS, PAD] : [BOS, PAD, EOS]);
+    const stops = new Set(codec.stopTokens);
+    const banned = new Set(stopAtEos ? codec.neverSample : [...codec.neverSample, ...codec.stopTokens]);
     const rng = mulberry32(seed);
-    const decoder = new StreamDecoder();
+    const decoder = codec.createStreamDecoder();
+    const history = tokens.slice();
     const dim = spec.dim;
     try {
       let t0 = this.#rt.now();
@@ -145,9 +173,10 @@ export class ClusterInference extends EventTarget {
       let hidden = step.hidden.subarray(step.hidden.length - dim);
       let pos = tokens.length;
       for (let index = 0; ; index++) {
-        const token = sampleToken(tr.logits(hidden), temperature, rng, banned);
+        const token = sampleNext(tr.logits(hidden), history, sampling, rng, banned);
+        history.push(token);
         const route = step.route;
-        if (token === EOS) {
+        if (stops.has(token)) {
           yield { token, text: decoder.flush(), index, ms: this.#rt.now() - t0, route };
           return;
         }
@@ -202,7 +231,7 @@ export class ClusterInference extends EventTarget {
       aborted(signal);
       const req: RequestFrame = {
         kind: 'request', job: job.id, requestId: this.#nextId++ >>> 0, modelId: job.modelId, from: r.from, to: r.to, pos: r.pos,
-        rows: r.rows, lastRow: r.lastRow, spec: withSpec ? job.specBytes : undefined, payload: floatsToBytes(r.payload),
+        rows: r.rows, lastRow: r.lastRow, spec: withSpec && job.specBytes.length > 0 ? job.specBytes : undefined, payload: floatsToBytes(r.payload),
       };
       const o = node === this.nodeId ? this.#local(req) : await this.#remote(node, req, r.payload.length / r.rows, t0, signal);
       aborted(signal);
@@ -365,13 +394,11 @@ function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new KpcError('INFER_ABORTED', 'generation was aborted', { reason: String(signal.reason) });
 }
 
-function checkOptions(opts: ClusterGenerateOptions): { maxTokens: number; temperature: number; seed: number; stopAtEos: boolean; redundancy: number } {
-  const badOpt = (field: string, why: string) => new KpcError('INFER_BAD_INPUT', `${field} ${why}`, { field });
-  if (typeof opts !== 'object' || opts === null) throw new KpcError('INFER_BAD_INPUT', 'generate options must be an object');
-  const { maxTokens, temperature = 0, seed = 0, stopAtEos = true, redundancy = 1 } = opts;
-  if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw badOpt('maxTokens', 'must be a non-negative integer');
-  if (typeof temperature !== 'number' || !(temperature >= 0 && temperature < Infinity)) throw badOpt('temperature', 'must be a finite number ≥ 0');
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw badOpt('seed', 'must be a uint32');
-  if (!Number.isInteger(redundancy) || redundancy < 1 || redundancy > 64) throw badOpt('redundancy', 'must be an integer in [1, 64]');
-  return { maxTokens, temperature, seed, stopAtEos: stopAtEos !== false, redundancy };
+function checkOptions(opts: ClusterGenerateOptions): ReturnType<typeof checkGenerateOptions> & { redundancy: number } {
+  const checked = checkGenerateOptions(opts);
+  const { redundancy = 1 } = opts;
+  if (!Number.isInteger(redundancy) || redundancy < 1 || redundancy > 64) {
+    throw new KpcError('INFER_BAD_INPUT', 'redundancy must be an integer in [1, 64]', { field: 'redundancy' });
+  }
+  return { ...checked, redundancy };
 }

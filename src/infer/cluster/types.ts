@@ -4,7 +4,7 @@
  */
 import type { KpcError } from '../../errors.js';
 import type { Runtime } from '../../runtime.js';
-import type { GenerateOptions } from '../generate.js';
+import type { GenerateOptions, LocalModel } from '../generate.js';
 import type { ModelPresetName, ModelSpec } from '../model-spec.js';
 import type { WeightCache } from '../weights.js';
 
@@ -62,9 +62,12 @@ export interface ClusterInferenceOptions {
 export interface ClusterGenerateOptions extends GenerateOptions {
   /**
    * The model: a spec or a preset name (any string is accepted so `<kpc-infer>`'s
-   * backend options fit; an unknown name is KpcError `INFER_BAD_SPEC`).
+   * backend options fit; an unknown name is KpcError `INFER_BAD_SPEC`), or a loaded
+   * model (e.g. a GGUF model's `localModel()`): the nodes that serve its blocks must have
+   * loaded the same model and {@link ClusterInference.register}ed it, since only
+   * procedural specs travel with requests.
    */
-  model: ModelSpec | ModelPresetName | (string & {});
+  model: ModelSpec | ModelPresetName | LocalModel | (string & {});
   /**
    * Nodes computing each segment (default 1). With r > 1 an output counts only when
    * {@link redundancyQuorum}(r) of them agree on its checksum.
