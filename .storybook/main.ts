@@ -14,6 +14,8 @@ const regenWorker = () => ({
 
 const config: StorybookConfig = {
   stories: ['../stories/*.stories.ts'],
+  // The repo model's GGUF files, where <kpc-infer model="kjv-llama-3m"> looks for them.
+  staticDirs: [{ from: '../models', to: '/models' }],
   addons: ['@storybook/addon-docs'],
   framework: { name: '@storybook/web-components-vite', options: {} },
   core: { disableTelemetry: true, disableWhatsNewNotifications: true },

@@ -29,7 +29,7 @@ function renderStory(mod: StoryModule, name: string): HTMLElement {
 }
 
 /** What each story must put on the page, and the mesh it must form. */
-const expected: Record<string, { clusters: number; nodes: number; views: number; peers?: number; error?: boolean; infer?: 'complete' | 'INFER_CONTEXT_OVERFLOW'; powDifficulty?: number }> = {
+const expected: Record<string, { clusters: number; nodes: number; views: number; peers?: number; error?: boolean; infer?: 'complete' | 'INFER_CONTEXT_OVERFLOW'; trained?: boolean; powDifficulty?: number }> = {
   'kpc-cluster/FourNodeMesh': { clusters: 1, nodes: 4, views: 1, peers: 3 },
   'kpc-cluster/SingleNode': { clusters: 1, nodes: 1, views: 1, peers: 0 },
   'kpc-cluster/LowDifficulty': { clusters: 1, nodes: 3, views: 1, peers: 2, powDifficulty: 12 },
@@ -45,6 +45,7 @@ const expected: Record<string, { clusters: number; nodes: number; views: number;
   'kpc-infer/Default': { clusters: 0, nodes: 0, views: 0, infer: 'complete' },
   'kpc-infer/StreamingWithTemperature': { clusters: 0, nodes: 0, views: 0, infer: 'complete' },
   'kpc-infer/ContextOverflow': { clusters: 0, nodes: 0, views: 0, infer: 'INFER_CONTEXT_OVERFLOW' },
+  'kpc-infer/TrainedModel': { clusters: 0, nodes: 0, views: 0, infer: 'complete', trained: true },
 };
 
 const files: [string, StoryModule][] = [
@@ -114,9 +115,10 @@ describe('stories', function () {
           if (want.infer) {
             const infer = root.querySelector('kpc-infer')!;
             await infer.updateComplete;
-            expect(part(infer, '[part=note]').textContent).to.contain('untrained');
+            expect(part(infer, '[part=note]').textContent).to.contain(want.trained ? 'Trained weights' : 'untrained');
             (part(infer, '[part=generate]') as HTMLButtonElement).click();
-            await waitFor(() => infer.status === 'done' || infer.status === 'error', 20_000, `${name}: generation ended`);
+            await waitFor(() => infer.status === 'done' || infer.status === 'error', 40_000, `${name}: generation ended`);
+            if (want.trained) expect(infer.text).to.match(/\b(the|and|of|unto|LORD)\b/);
             if (want.infer === 'complete') {
               expect(infer.status).to.equal('done');
               expect(infer.tokens.length).to.be.greaterThan(0);
