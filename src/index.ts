@@ -21,3 +21,15 @@ export * from './consensus/index.js';
 export * from './infer/cluster/index.js';
 export * from './admission.js';
 export * from './recovery.js';
+export * from './gguf/index.js';
+export * from './quant/index.js';
+export {
+  Tokenizer,
+  tokenizerFromMetadata,
+  PRE_TOKENIZER_NAMES,
+  type EncodeOptions as TokenizerEncodeOptions,
+  type DecodeOptions as TokenizerDecodeOptions,
+  type TokenStreamDecoder,
+  type MetadataGetter,
+} from './tokenizer/index.js';
+export * from './model/index.js';
