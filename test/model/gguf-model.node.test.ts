@@ -52,6 +52,15 @@ describe('llama GGUF models', () => {
     expect(model.tokenizer.decode(ids.slice(1))).to.equal('In the beginning');
   });
 
+  it('reads a Node Buffer (a view into a pooled buffer) like any bytes', async () => {
+    const bytes = tinyLlamaGguf();
+    const pooled = Buffer.concat([Buffer.from('padding'), Buffer.from(bytes)]).subarray(7);
+    const model = await loadGgufModel(pooled);
+    const ids = model.tokenizer.encode('In the beginning', { addBos: false });
+    const d = model.codec.createStreamDecoder();
+    expect(ids.map((t) => d.push(t)).join('') + d.flush()).to.equal(' In the beginning');
+  });
+
   it('blocks cut anywhere give the same bits as the whole model (what cluster nodes and quorum checks rely on)', async () => {
     for (const type of ['F32', 'Q8_0'] as const) {
       const { localModel } = await loadGgufModel(tinyLlamaGguf({ layers: 3, type, dim: 64 }));
