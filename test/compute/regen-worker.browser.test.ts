@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { isKpcError } from '../../src/errors.js';
 import { RegenWorker, handleRegenRequest } from '../../src/compute/index.js';
 import { generateLayer, type LayerSpec } from '../../src/math/index.js';
+import { rejection } from '../helpers/rejection.js';
 
 // Mocha globals, provided by web-test-runner.
 declare const describe: (name: string, fn: () => void) => void;
@@ -11,15 +12,6 @@ function sameBytes(a: Float32Array, b: Float32Array): boolean {
   const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   return x.length === y.length && x.every((v, i) => v === y[i]);
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('RegenWorker (module Worker)', () => {

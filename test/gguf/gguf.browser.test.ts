@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { isKpcError } from '../../src/errors.js';
 import { BlobSource, GgufType, HttpSource, ggufValue, readGguf, writeGguf } from '../../src/gguf/index.js';
+import { rejection } from '../helpers/rejection.js';
 
 // Mocha globals, provided by web-test-runner.
 declare const describe: (name: string, fn: () => void) => void;
@@ -17,15 +18,6 @@ const bytes = writeGguf({
     { name: 'b.weight', dims: [32, 2], type: 'Q8_0', data: data.subarray(0, 68) },
   ],
 });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('GGUF in Chromium', () => {
   it('reads a File picked by the user, slice by slice', async () => {

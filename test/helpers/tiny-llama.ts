@@ -6,7 +6,7 @@
 import { writeGguf, type GgufTensorSpec } from '../../src/gguf/writer.js';
 import { GgufType, ggufValue, type GgufValue } from '../../src/gguf/values.js';
 import { mulberry32 } from '../../src/infer/sampler.js';
-import { quantizeRow } from '../../src/quant/index.js';
+import { quantizeMatrix } from '../quant/helpers.js';
 import type { GgmlTypeName } from '../../src/quant/types.js';
 
 /** Shape and options of a tiny model. */
@@ -57,17 +57,7 @@ export function tinyLlamaGguf(opts: TinyLlamaOptions = {}): Uint8Array {
   const matrix = (name: string, rows: number, cols: number, scale: number): void => {
     const f = new Float32Array(rows * cols);
     for (let i = 0; i < f.length; i++) f[i] = (rand() * 2 - 1) * scale;
-    let data: Uint8Array;
-    if (type === 'F32') data = new Uint8Array(f.buffer);
-    else {
-      const rowsOut = Array.from({ length: rows }, (_, r) => quantizeRow(type, f, r * cols, cols));
-      data = new Uint8Array(rowsOut.reduce((n, r) => n + r.length, 0));
-      let at = 0;
-      for (const r of rowsOut) {
-        data.set(r, at);
-        at += r.length;
-      }
-    }
+    const data = type === 'F32' ? new Uint8Array(f.buffer) : quantizeMatrix(type, f, rows, cols);
     tensors.push({ name, dims: [cols, rows], type, data });
   };
   const norm = (name: string): void => {

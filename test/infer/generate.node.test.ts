@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { isKpcError } from '../../src/errors.js';
 import { EOS, LocalModel, MODEL_PRESETS, decode, type GenerateOptions, type GeneratedToken } from '../../src/infer/index.js';
 import { GOLDEN_PROMPT, firstTokens } from './golden.js';
+import { rejection } from '../helpers/rejection.js';
 
 const tiny = await LocalModel.load('kpc-tiny');
 /** kpc-tiny with a 16-position context. */
@@ -13,15 +14,6 @@ async function collect(model: LocalModel, prompt: string, opts: GenerateOptions)
   const out: GeneratedToken[] = [];
   for await (const t of model.generate(prompt, opts)) out.push(t);
   return out;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('LocalModel.generate', () => {

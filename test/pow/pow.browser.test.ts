@@ -2,21 +2,13 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { expect } from 'chai';
 import { isKpcError } from '../../src/errors.js';
 import { PowSolver, decodePowProof, encodePowProof, epochOf, piHexDigits, solveProof, verifyProof, type PowProgress } from '../../src/pow/index.js';
+import { rejection } from '../helpers/rejection.js';
 
 // Mocha globals, provided by web-test-runner.
 declare const describe: (name: string, fn: () => void) => void;
 declare const it: (name: string, fn: () => void | Promise<void>) => void;
 
 const key = (i: number) => sha256(new Uint8Array([0x42, i]));
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('proof-of-π in Chromium', () => {
   it('computes π digits in the page', () => {

@@ -5,7 +5,8 @@
  * implied weights per second, after a plain float32·float64 loop as a yardstick for
  * the host.
  */
-import { quantMatMul, quantizeRow, type GgmlTypeName } from '../../src/quant/index.js';
+import { quantMatMul, type GgmlTypeName } from '../../src/quant/index.js';
+import { quantizeMatrix } from './helpers.js';
 import { genFloats } from './gen.js';
 
 const TYPES: GgmlTypeName[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
@@ -15,16 +16,7 @@ const SHAPES: Array<[rows: number, cols: number]> = [
 ];
 
 function matrix(type: GgmlTypeName, rows: number, cols: number): Uint8Array {
-  const w = genFloats(7, rows * cols);
-  const parts = [];
-  for (let r = 0; r < rows; r++) parts.push(quantizeRow(type, w, r * cols, cols));
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return quantizeMatrix(type, genFloats(7, rows * cols), rows, cols);
 }
 
 /** CPU microseconds this process has used (user + system). */
