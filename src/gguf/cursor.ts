@@ -22,6 +22,8 @@ export interface GgufLimits {
   maxStringBytes: number;
   /** Arrays inside arrays: 1 allows a plain array, 2 an array of arrays. Default 4. */
   maxNestingDepth: number;
+  /** `general.alignment`. Default 1 MiB (llama.cpp writes 32; a larger one only pads). */
+  maxAlignment: number;
 }
 
 /** The defaults: a real model's header (a 256k-token vocabulary, ~10 MB) fits well inside them. */
@@ -32,6 +34,7 @@ export const DEFAULT_GGUF_LIMITS: Readonly<GgufLimits> = Object.freeze({
   maxArrayLength: 16 * 1024 * 1024,
   maxStringBytes: 64 * 1024 * 1024,
   maxNestingDepth: 4,
+  maxAlignment: 1024 * 1024,
 });
 
 /** Thrown inside a decode when the loaded bytes end before `end`; never escapes the reader. */

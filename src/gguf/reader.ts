@@ -63,7 +63,7 @@ export async function readGguf(input: ByteSourceInput, options: GgufReadOptions 
     metadata.set(entry.key, entry.value);
     pos = entry.end;
   }
-  const alignment = alignmentOf(metadata);
+  const alignment = alignmentOf(metadata, limits.maxAlignment);
 
   const raw: RawTensor[] = [];
   const names = new Set<string>();
@@ -177,13 +177,15 @@ function checkCount(count: number, limit: number, what: string, limitName: strin
   }
 }
 
-function alignmentOf(metadata: Map<string, GgufValue>): number {
+function alignmentOf(metadata: Map<string, GgufValue>, max: number): number {
   const v = metadata.get('general.alignment');
   if (v === undefined) return GGUF_DEFAULT_ALIGNMENT;
   // llama.cpp insists on uint32 here; a file it would refuse is refused here too.
   if (v.type !== GgufType.UINT32) throw new KpcError('GGUF_BAD_VALUE', 'metadata key "general.alignment" must be a uint32', { key: 'general.alignment', type: v.type });
   const a = v.value;
   if (!isPowerOfTwo(a)) throw new KpcError('GGUF_BAD_VALUE', `general.alignment is ${a}, not a power of two`, { key: 'general.alignment', value: a });
+  // A huge alignment costs nothing to read but pads whatever copies the file (a writer): refuse it.
+  if (a > max) throw new KpcError('GGUF_LIMIT', `general.alignment is ${a}, more than the limit ${max}`, { key: 'general.alignment', value: a, limit: max });
   return a;
 }
 

@@ -193,6 +193,8 @@ describe('GGUF reader: bad input is a typed error', () => {
     expect(await code(withEntry((r) => r.str('general.alignment').u32(GgufType.UINT64).u64(32)))).to.equal('GGUF_BAD_VALUE');
     expect(await code(withEntry((r) => r.str('general.alignment').u32(GgufType.UINT32).u32(0)))).to.equal('GGUF_BAD_VALUE');
     expect(await code(withEntry((r) => r.str('general.alignment').u32(GgufType.UINT32).u32(48)))).to.equal('GGUF_BAD_VALUE');
+    // A power of two past the limit (1 MiB) would only make copies pad a gigabyte (found by the fuzzer).
+    expect(await code(withEntry((r) => r.str('general.alignment').u32(GgufType.UINT32).u32(2 ** 30)))).to.equal('GGUF_LIMIT');
   });
 
   it('an unknown tensor type, named with its tensor', async () => {
