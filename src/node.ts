@@ -19,7 +19,7 @@ import { systemRuntime, type Runtime, type TimerHandle } from './runtime.js';
 import { MAX_MEMBERS, type Decision } from './consensus/index.js';
 import { topK } from './rendezvous.js';
 import type { ClusterGenerateOptions, ClusterInference, ClusterToken } from './infer/cluster/index.js';
-import { WeightCache } from './infer/index.js';
+import { WeightCache, type LocalModel } from './infer/index.js';
 import { createNetwork, type Network } from './node-network.js';
 import { MATH_PROBE, recoveryActions, runRecoveryLadder, type RecoveryActions, type RecoveryEvent } from './recovery.js';
 import { toHex } from './crypto/index.js';
@@ -375,11 +375,23 @@ export class PiNode extends EventTarget {
    * Same spec, prompt and sampling options give the same tokens as a single node.
    * With `redundancy: r`, r nodes compute each segment and their activation checksums
    * must agree by two thirds. Procedural weights are untrained: the output is
-   * deterministic, not meaningful language.
+   * deterministic, not meaningful language. `opts.model` may also be a loaded GGUF
+   * model (`(await loadGgufModel(url)).localModel()`): the nodes serving its blocks
+   * must have loaded the same file and {@link PiNode.serveModel}d it.
    */
   generate(prompt: string, opts: ClusterGenerateOptions): AsyncIterable<ClusterToken> {
     if (!this.net) throw new KpcError('NODE_STOPPED', 'the node is not running');
     return this.net.inference.generate(prompt, opts);
+  }
+
+  /**
+   * Answers the cluster's inference requests for a model this node loaded itself (a
+   * GGUF model's `localModel()`), by its id. Only procedural specs travel with requests.
+   * @throws KpcError `NODE_STOPPED` when the node is not running
+   */
+  serveModel(model: LocalModel): void {
+    if (!this.net) throw new KpcError('NODE_STOPPED', 'the node is not running');
+    this.net.inference.register(model);
   }
 
   /** INFER traffic this node sent and received (frames, bytes), for figures. */

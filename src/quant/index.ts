@@ -66,6 +66,8 @@ export {
   quantizeRow,
   /** {@link quantizeRow} into a caller's buffer. */
   quantizeRowInto,
+  /** A whole row-major matrix, row by row, in one buffer. */
+  quantizeMatrix,
   /** Types quantizeRow writes. */
   QUANTIZE_TYPES,
 } from './quantize.js';

@@ -139,3 +139,16 @@ function quantizeQ4_0(src: Float32Array, s: number, n: number, dst: Uint8Array, 
   }
 }
 
+
+/**
+ * A row-major `rows × cols` float matrix quantized row by row to `type` (each row a whole
+ * number of blocks), as one buffer in ggml's layout.
+ * @throws KpcError as {@link quantizeRow}
+ */
+export function quantizeMatrix(type: QuantType, src: Float32Array, rows: number, cols: number): Uint8Array {
+  const info = supportedType(type, QUANTIZE_TYPES, 'quantize');
+  const len = rowBytes(info, cols);
+  const out = new Uint8Array(rows * len);
+  for (let r = 0; r < rows; r++) quantizeRowInto(info.name, src, r * cols, cols, out, r * len);
+  return out;
+}

@@ -6,7 +6,7 @@
 import { writeGguf, type GgufTensorSpec } from '../../src/gguf/writer.js';
 import { GgufType, ggufValue, type GgufValue } from '../../src/gguf/values.js';
 import { mulberry32 } from '../../src/infer/sampler.js';
-import { quantizeMatrix } from '../quant/helpers.js';
+import { quantizeMatrix } from '../../src/quant/index.js';
 import type { GgmlTypeName } from '../../src/quant/types.js';
 
 /** Shape and options of a tiny model. */

@@ -4,6 +4,8 @@ import { LocalModel, MODEL_PRESETS, type ModelSpec } from '../../src/infer/index
 import type { ClusterToken, FailoverDetail } from '../../src/infer/cluster/index.js';
 import { PiNode } from '../../src/node.js';
 import { uniqueCluster, waitFor } from '../helpers/wait.js';
+import { loadGgufModel } from '../../src/model/index.js';
+import { tinyLlamaGguf } from '../helpers/tiny-llama.js';
 import { testNode } from '../helpers/nodes.js';
 
 const PROMPT = 'Hello, π-node!';
@@ -71,5 +73,18 @@ describe('distributed inference over real WebRTC', function () {
     }
     expect(got).to.deep.equal(want);
     expect(failovers.map((f) => f.failed)).to.deep.equal([victim]);
+  });
+
+  it('three Chromium nodes that loaded the same GGUF serve its blocks; with redundancy 2 the tokens are LocalModel\'s', async () => {
+    const { nodes } = await cluster(3);
+    const bytes = tinyLlamaGguf({ layers: 3, type: 'Q8_0' });
+    const opts = { maxTokens: 12, temperature: 0.9, topK: 20, seed: 3, stopAtEos: false };
+    const local = (await loadGgufModel(bytes)).localModel();
+    const want = (await collect(local.generate('In the beginning', opts))).map((t) => t.token);
+    for (const n of nodes) n.serveModel((await loadGgufModel(bytes)).localModel());
+    const got = await collect(nodes[2].generate('In the beginning', { ...opts, model: (await loadGgufModel(bytes)).localModel(), redundancy: 2 }));
+    expect(got.map((t) => t.token)).to.deep.equal(want);
+    for (const hop of got[0].route) expect(hop.nodes).to.have.length(2);
+    expect(new Set(got[0].route.flatMap((h) => h.nodes)).size).to.be.greaterThan(1);
   });
 });

@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { quantizeRow, type GgmlTypeName } from '../../src/quant/index.js';
 
 /** The bytes of a typed array (host order: little-endian on every supported host). */
 export function bytesOf(a: ArrayBufferView): Uint8Array {
@@ -16,18 +15,7 @@ export function sha256Hex(a: ArrayBufferView): string {
   return bytesToHex(sha256(bytesOf(a)));
 }
 
-/** A rows × cols weight matrix quantized row by row with kpc's quantizer. */
-export function quantizeMatrix(type: GgmlTypeName, w: Float32Array, rows: number, cols: number): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (let r = 0; r < rows; r++) parts.push(quantizeRow(type, w, r * cols, cols));
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { quantizeMatrix } from '../../src/quant/index.js';
 
 /** A copy of `bytes` placed at byte offset 1 of a fresh buffer (forces the kernels' unaligned byte path). */
 export function misaligned(bytes: Uint8Array): Uint8Array {
