@@ -230,7 +230,10 @@ export class Cursor {
     const size = Ctor.BYTES_PER_ELEMENT;
     const start = this.pos;
     this.pos += count * size;
-    const copy = this.#bytes.slice(start, start + count * size);
+    // A copy made here, not by slice(): a source may hand out Node Buffers, whose slice()
+    // is a view into a larger buffer at some offset, not a fresh array at offset 0.
+    const copy = new Uint8Array(count * size);
+    copy.set(this.#bytes.subarray(start, start + count * size));
     if (LITTLE_ENDIAN_HOST || size === 1) return new Ctor(copy.buffer, 0, count);
     return swapped(Ctor, copy, count);
   }

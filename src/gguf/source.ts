@@ -66,8 +66,7 @@ export class BufferSource implements ByteSource {
   readonly #progress: ProgressCounter;
 
   constructor(bytes: Uint8Array | ArrayBuffer, options: SourceOptions = {}) {
-    // A plain Uint8Array view, also of a Node Buffer, whose slice() is a view, not a copy.
-    this.bytes = bytes instanceof Uint8Array ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+    this.bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     this.#progress = new ProgressCounter(options.onProgress);
   }
 

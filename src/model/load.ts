@@ -157,8 +157,9 @@ export async function loadGgufModel(input: ByteSourceInput | string | URL, opts:
   for (const t of needed) {
     if (opts.signal?.aborted) throw new KpcError('INFER_ABORTED', 'model load was aborted', { reason: String(opts.signal.reason) });
     const [rows, cols] = shapeOf(t.name, config);
-    // A copy: a BufferSource may hand out a view of a larger buffer we should not pin.
-    const bytes = (await file.readTensor(t)).slice();
+    // A copy at offset 0 (aligned for the word kernels), not pinning the source's buffer;
+    // new Uint8Array(view) copies even a Node Buffer, whose slice() would not.
+    const bytes = new Uint8Array(await file.readTensor(t));
     tensors.set(t.name, { name: t.name, type: t.type, rows, cols, bytes });
     loadedBytes += t.byteLength;
     opts.onProgress?.({ loadedBytes, totalBytes, tensor: t.name });

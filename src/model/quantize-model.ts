@@ -78,7 +78,7 @@ export async function quantizeModel(
     const to = tensorTypeFor(t, ftype, layers, tied);
     const src = await file.readTensor(t);
     let data: Uint8Array;
-    if (to === t.typeName) data = src.slice();
+    if (to === t.typeName) data = new Uint8Array(src);
     else {
       const cols = t.dims[0];
       const rows = t.elements / cols;
