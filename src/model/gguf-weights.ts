@@ -8,7 +8,6 @@
 import { KpcError } from '../errors.js';
 import type { BlockMatrixName, BlockVectorName, TransformerWeights, WeightMatrix } from '../infer/transformer-weights.js';
 import { dequantizeRow, quantMatMul, roundToF16 } from '../quant/index.js';
-import { ggmlTypeInfo } from '../quant/types.js';
 import type { LlamaConfig } from './llama-config.js';
 import { blockTensorName, OUTPUT, OUTPUT_NORM, TOKEN_EMBD } from './tensor-names.js';
 
@@ -46,13 +45,6 @@ export class GgufWeights implements TransformerWeights {
     this.spec = config;
     this.modelId = modelId;
     this.#tensors = tensors;
-  }
-
-  /** Bytes of tensor data held. */
-  get bytes(): number {
-    let n = 0;
-    for (const t of this.#tensors.values()) n += t.bytes.byteLength;
-    return n;
   }
 
   /** True when every tensor of blocks [from, to) is held. */
@@ -112,9 +104,4 @@ export class GgufWeights implements TransformerWeights {
     }
     return v;
   }
-}
-
-/** ggml's name of a type id, for messages. */
-export function typeName(type: number): string {
-  return ggmlTypeInfo(type)?.name ?? `type ${type}`;
 }

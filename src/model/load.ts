@@ -15,7 +15,7 @@ import { LocalModel, type ModelInfo, type TextCodec } from '../infer/generate.js
 import type { Runtime } from '../runtime.js';
 import { COMPUTE_TYPES } from '../quant/types.js';
 import { tokenizerFromMetadata, type Tokenizer } from '../tokenizer/index.js';
-import { GgufWeights, typeName, type RawTensor } from './gguf-weights.js';
+import { GgufWeights, type RawTensor } from './gguf-weights.js';
 import { checkArchitecture, llamaConfig, type LlamaConfig, type MetadataLookup } from './llama-config.js';
 import { blockTensorName, OUTPUT, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD } from './tensor-names.js';
 
@@ -79,18 +79,19 @@ export function metadataLookup(file: GgufFile): MetadataLookup {
 
 /** Tensors a node holding blocks [from, to) needs, in file order. */
 function neededTensors(file: GgufFile, config: LlamaConfig, from: number, to: number): GgufTensorInfo[] {
-  const want = new Set<string>();
-  if (from === 0) want.add(TOKEN_EMBD);
-  if (to === config.layers) {
-    want.add(OUTPUT_NORM);
-    want.add(file.findTensor(OUTPUT) ? OUTPUT : TOKEN_EMBD);
-  }
+  const names: string[] = [];
+  if (from === 0) names.push(TOKEN_EMBD);
   for (let l = from; l < to; l++) {
-    for (const n of ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'attnNorm', 'ffnNorm'] as const) want.add(blockTensorName(l, n));
+    for (const n of ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'attnNorm', 'ffnNorm'] as const) names.push(blockTensorName(l, n));
   }
-  return file.tensors.filter((t) => want.delete(t.name)).concat(...[...want].map((name) => {
-    throw new KpcError('MODEL_MISSING_TENSOR', `the file has no tensor "${name}"`, { name });
-  }));
+  if (to === config.layers) names.push(OUTPUT_NORM, file.findTensor(OUTPUT) ? OUTPUT : TOKEN_EMBD);
+  const needed = new Set<GgufTensorInfo>();
+  for (const name of names) {
+    const t = file.findTensor(name);
+    if (!t) throw new KpcError('MODEL_MISSING_TENSOR', `the file has no tensor "${name}"`, { name });
+    needed.add(t);
+  }
+  return file.tensors.filter((t) => needed.has(t));
 }
 
 /** Checks a tensor's shape (GGUF lists ne0 = columns first) and type. */
@@ -182,4 +183,3 @@ export async function loadGgufModel(input: ByteSourceInput | string | URL, opts:
   };
 }
 
-export { typeName };

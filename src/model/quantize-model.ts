@@ -63,8 +63,7 @@ export async function quantizeModel(
   onTensor?: (report: QuantizedTensorReport) => void,
 ): Promise<{ metadata: [string, GgufValue][]; tensors: GgufTensorSpec[] }> {
   if (!Object.hasOwn(FILE_TYPE_IDS, ftype)) throw new KpcError('INFER_BAD_INPUT', `unknown file type ${String(ftype)} (${Object.keys(FILE_TYPE_IDS).join(', ')})`);
-  const layersValue = file.get('llama.block_count');
-  const layers = layersValue && typeof layersValue.value === 'number' ? layersValue.value : 0;
+  const layers = file.getInteger('llama.block_count', 0);
   const tied = !file.findTensor(OUTPUT);
   const metadata: [string, GgufValue][] = [];
   for (const [k, v] of file.metadata) {

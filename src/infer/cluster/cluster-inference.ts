@@ -124,13 +124,12 @@ export class ClusterInference extends EventTarget {
     const sampling = { temperature, topK, topP, repeatPenalty, repeatLastN };
     let spec: ModelDims;
     let modelId: string;
-    let specBytes: Uint8Array;
+    let specBytes: Uint8Array | undefined;
     let codec: TextCodec;
     let tr: Transformer;
     if (opts.model instanceof LocalModel) {
       // A loaded model: only its id travels; serving nodes registered the same model.
       ({ spec, id: modelId, codec, transformer: tr } = opts.model);
-      specBytes = new Uint8Array(0);
       this.#server.register(tr);
     } else {
       const checked = resolveModelSpec(opts.model);
@@ -225,13 +224,14 @@ export class ClusterInference extends EventTarget {
   async #request(node: string, job: InferenceJob, r: JobRequest, signal: AbortSignal | undefined): Promise<Outcome> {
     const t0 = this.#rt.now();
     const key = `${node}|${job.modelId}`;
-    let withSpec = node !== this.nodeId && !this.#specSent.has(key);
+    const canSend = job.specBytes !== undefined;
+    let withSpec = canSend && node !== this.nodeId && !this.#specSent.has(key);
     let retried = false;
     for (;;) {
       aborted(signal);
       const req: RequestFrame = {
         kind: 'request', job: job.id, requestId: this.#nextId++ >>> 0, modelId: job.modelId, from: r.from, to: r.to, pos: r.pos,
-        rows: r.rows, lastRow: r.lastRow, spec: withSpec && job.specBytes.length > 0 ? job.specBytes : undefined, payload: floatsToBytes(r.payload),
+        rows: r.rows, lastRow: r.lastRow, spec: withSpec ? job.specBytes : undefined, payload: floatsToBytes(r.payload),
       };
       const o = node === this.nodeId ? this.#local(req) : await this.#remote(node, req, r.payload.length / r.rows, t0, signal);
       aborted(signal);
@@ -239,7 +239,7 @@ export class ClusterInference extends EventTarget {
         if (withSpec) this.#specSent.add(key);
         return o;
       }
-      if (o.error.code === 'INFER_UNKNOWN_MODEL' && !withSpec) {
+      if (o.error.code === 'INFER_UNKNOWN_MODEL' && canSend && !withSpec) {
         withSpec = true;
         continue;
       }

@@ -87,9 +87,12 @@ type Attempt =
 export class InferenceJob {
   /** 16 random bytes, hex: names this job's KV caches on every node. */
   readonly id: string;
-  /** The model's id and canonical spec bytes (attached to a node's first request). */
+  /**
+   * The model's id and canonical spec bytes (attached to a node's first request);
+   * undefined for a model that cannot travel (a GGUF file: nodes must have loaded it).
+   */
   readonly modelId: string;
-  readonly specBytes: Uint8Array;
+  readonly specBytes: Uint8Array | undefined;
   /** Every node that was sent work (to be told when the job ends). */
   readonly used = new Set<string>();
   readonly #tr: Transformer;
@@ -103,7 +106,7 @@ export class InferenceJob {
   /**
    * @param opts - ids, the model, the assignment and the transport
    */
-  constructor(opts: { id: string; modelId: string; specBytes: Uint8Array; transformer: Transformer; assignment: SegmentAssignment[]; redundancy: number; transport: JobTransport }) {
+  constructor(opts: { id: string; modelId: string; specBytes: Uint8Array | undefined; transformer: Transformer; assignment: SegmentAssignment[]; redundancy: number; transport: JobTransport }) {
     this.id = opts.id;
     this.modelId = opts.modelId;
     this.specBytes = opts.specBytes;
