@@ -78,14 +78,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kpc-generate: ${(err as Error).message}\n${HELP}`);
     return 2;
   }
-  let opened;
+  let model;
   try {
-    opened = await openModel(values.model, context);
+    model = await openModel(values.model, context);
   } catch (err) {
     process.stderr.write(`kpc-generate: ${isKpcError(err) ? `${err.code}: ` : ''}${(err as Error).message}\n`);
     return 1;
   }
-  const { model } = opened;
   try {
     if (!model.info.trained && !values.json) process.stderr.write(`note: ${model.info.name} is a procedural model with untrained weights; its output is not language.\n`);
     const promptTokens = model.codec.encode(values.prompt!);
@@ -103,7 +102,5 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(`kpc-generate: ${isKpcError(err) ? `${err.code}: ` : ''}${(err as Error).message}\n`);
     return 1;
-  } finally {
-    await opened.close();
   }
 }

@@ -13,7 +13,7 @@ import { readGguf } from '../src/gguf/reader.js';
 import { GgufType } from '../src/gguf/values.js';
 import { writeGgufChunks } from '../src/gguf/writer.js';
 import { FILE_TYPE_IDS, quantizeModel, type FileType } from '../src/model/quantize-model.js';
-import { NodeFileSource } from './node-file-source.js';
+import { openFileSource } from './file-source.js';
 
 const HELP = `Usage: kpc-model <command> [options]
 
@@ -40,23 +40,18 @@ function showValue(v: { type: number; value: unknown }): string {
 }
 
 async function info(path: string): Promise<number> {
-  const source = await NodeFileSource.open(path);
-  try {
-    const file = await readGguf(source);
-    const out: string[] = [`GGUF v${file.version}, ${file.size} bytes, ${file.metadata.size} metadata entries, ${file.tensors.length} tensors, alignment ${file.alignment}`];
-    for (const [k, v] of file.metadata) out.push(`  ${k} = ${showValue(v)}`);
-    const counts = new Map<string, number>();
-    for (const t of file.tensors) {
-      out.push(`  ${t.name.padEnd(28)} ${t.typeName.padEnd(5)} [${t.dims.join(', ')}] ${t.byteLength} bytes`);
-      counts.set(t.typeName, (counts.get(t.typeName) ?? 0) + t.elements);
-    }
-    const weights = file.tensors.reduce((n, t) => n + t.elements, 0);
-    out.push(`  ${weights} weights: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}; ${((file.size * 8) / weights).toFixed(2)} bits per weight (whole file)`);
-    process.stdout.write(out.join('\n') + '\n');
-    return 0;
-  } finally {
-    await source.close();
+  const file = await readGguf(await openFileSource(path));
+  const out: string[] = [`GGUF v${file.version}, ${file.size} bytes, ${file.metadata.size} metadata entries, ${file.tensors.length} tensors, alignment ${file.alignment}`];
+  for (const [k, v] of file.metadata) out.push(`  ${k} = ${showValue(v)}`);
+  const counts = new Map<string, number>();
+  for (const t of file.tensors) {
+    out.push(`  ${t.name.padEnd(28)} ${t.typeName.padEnd(5)} [${t.dims.join(', ')}] ${t.byteLength} bytes`);
+    counts.set(t.typeName, (counts.get(t.typeName) ?? 0) + t.elements);
   }
+  const weights = file.tensors.reduce((n, t) => n + t.elements, 0);
+  out.push(`  ${weights} weights: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}; ${((file.size * 8) / weights).toFixed(2)} bits per weight (whole file)`);
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
 }
 
 async function quantize(input: string, output: string, type: string): Promise<number> {
@@ -65,29 +60,24 @@ async function quantize(input: string, output: string, type: string): Promise<nu
     process.stderr.write(`kpc-model: --type must be one of ${Object.keys(FILE_TYPE_IDS).join(', ')}, got "${type}"\n`);
     return 2;
   }
-  const source = await NodeFileSource.open(input);
-  try {
-    const file = await readGguf(source);
-    const { metadata, tensors } = await quantizeModel(file, ftype, (r) => {
-      process.stderr.write(`  ${r.name.padEnd(28)} ${r.from.padEnd(5)} → ${r.to.padEnd(5)} ${r.bytes} bytes\n`);
-    });
-    // Written next to the target and renamed, so a failure never leaves half a file under its name.
-    const tmp = `${output}.tmp`;
-    const stream = createWriteStream(tmp);
-    let size = 0;
-    for (const chunk of writeGgufChunks({ metadata, tensors })) {
-      size += chunk.byteLength;
-      if (!stream.write(chunk)) await once(stream, 'drain');
-    }
-    stream.end();
-    await once(stream, 'finish');
-    await rename(tmp, output);
-    const weights = file.tensors.reduce((n, t) => n + t.elements, 0);
-    process.stderr.write(`wrote ${output}: ${size} bytes, ${((size * 8) / weights).toFixed(2)} bits per weight\n`);
-    return 0;
-  } finally {
-    await source.close();
+  const file = await readGguf(await openFileSource(input));
+  const { metadata, tensors } = await quantizeModel(file, ftype, (r) => {
+    process.stderr.write(`  ${r.name.padEnd(28)} ${r.from.padEnd(5)} → ${r.to.padEnd(5)} ${r.bytes} bytes\n`);
+  });
+  // Written next to the target and renamed, so a failure never leaves half a file under its name.
+  const tmp = `${output}.tmp`;
+  const stream = createWriteStream(tmp);
+  let size = 0;
+  for (const chunk of writeGgufChunks({ metadata, tensors })) {
+    size += chunk.byteLength;
+    if (!stream.write(chunk)) await once(stream, 'drain');
   }
+  stream.end();
+  await once(stream, 'finish');
+  await rename(tmp, output);
+  const weights = file.tensors.reduce((n, t) => n + t.elements, 0);
+  process.stderr.write(`wrote ${output}: ${size} bytes, ${((size * 8) / weights).toFixed(2)} bits per weight\n`);
+  return 0;
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). */

@@ -4,19 +4,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { HttpSource } from '../src/gguf/http.js';
-import type { ByteSource } from '../src/gguf/source.js';
 import { LocalModel } from '../src/infer/generate.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../src/infer/model-spec.js';
-import { loadGgufModel, repoModelPath, type GgufModel } from '../src/model/index.js';
-import { NodeFileSource } from './node-file-source.js';
-
-/** An opened model and how to release it. */
-export interface OpenedModel {
-  readonly model: LocalModel;
-  /** The GGUF model, when it is one. */
-  readonly gguf?: GgufModel;
-  close(): Promise<void>;
-}
+import { loadGgufModel, repoModelPath } from '../src/model/index.js';
+import { openFileSource } from './file-source.js';
 
 /** Resolves a package-relative path (models/…) from this file's location. */
 export function packagePath(rel: string): string {
@@ -39,28 +30,14 @@ function progressBar(label: string): (done: number, total: number) => void {
  * show progress on stderr.
  * @param contextLength - KV cache positions (GGUF only)
  */
-export async function openModel(ref: string, contextLength?: number): Promise<OpenedModel> {
-  if (Object.hasOwn(MODEL_PRESETS, ref)) {
-    const model = await LocalModel.load(ref as ModelPresetName);
-    return { model, close: async () => {} };
-  }
-  let source: ByteSource;
-  let close = async (): Promise<void> => {};
-  let onProgress: ((p: { loadedBytes: number; totalBytes: number }) => void) | undefined;
+export async function openModel(ref: string, contextLength?: number): Promise<LocalModel> {
+  if (Object.hasOwn(MODEL_PRESETS, ref)) return LocalModel.load(ref as ModelPresetName);
   if (/^https?:\/\//i.test(ref)) {
-    source = new HttpSource(ref);
     const bar = progressBar(`downloading ${ref}`);
-    onProgress = (p) => bar(p.loadedBytes, p.totalBytes);
-  } else {
-    const file = await NodeFileSource.open(repoModelPath(ref) ? packagePath(repoModelPath(ref)!) : ref);
-    source = file;
-    close = () => file.close();
+    const gguf = await loadGgufModel(new HttpSource(ref), { contextLength, onProgress: (p) => bar(p.loadedBytes, p.totalBytes) });
+    return gguf.localModel();
   }
-  try {
-    const gguf = await loadGgufModel(source, { contextLength, onProgress });
-    return { model: gguf.localModel(), gguf, close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  const repo = repoModelPath(ref);
+  const gguf = await loadGgufModel(await openFileSource(repo ? packagePath(repo) : ref), { contextLength });
+  return gguf.localModel();
 }
