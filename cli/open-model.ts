@@ -5,8 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { HttpSource } from '../src/gguf/http.js';
 import { LocalModel } from '../src/infer/generate.js';
-import { MODEL_PRESETS, type ModelPresetName } from '../src/infer/model-spec.js';
-import { loadGgufModel, repoModelPath } from '../src/model/index.js';
+import { loadGgufModel, parseModelRef } from '../src/model/index.js';
 import { openFileSource } from './file-source.js';
 
 /** Resolves a package-relative path (models/…) from this file's location. */
@@ -30,14 +29,14 @@ function progressBar(label: string): (done: number, total: number) => void {
  * show progress on stderr.
  * @param contextLength - KV cache positions (GGUF only)
  */
-export async function openModel(ref: string, contextLength?: number): Promise<LocalModel> {
-  if (Object.hasOwn(MODEL_PRESETS, ref)) return LocalModel.load(ref as ModelPresetName);
-  if (/^https?:\/\//i.test(ref)) {
-    const bar = progressBar(`downloading ${ref}`);
-    const gguf = await loadGgufModel(new HttpSource(ref), { contextLength, onProgress: (p) => bar(p.loadedBytes, p.totalBytes) });
+export async function openModel(arg: string, contextLength?: number): Promise<LocalModel> {
+  const ref = parseModelRef(arg);
+  if (ref.kind === 'procedural') return LocalModel.load(ref.name);
+  if (ref.kind === 'gguf' && /^https?:\/\//i.test(ref.location)) {
+    const bar = progressBar(`downloading ${ref.location}`);
+    const gguf = await loadGgufModel(new HttpSource(ref.location), { contextLength, onProgress: (p) => bar(p.loadedBytes, p.totalBytes) });
     return gguf.localModel();
   }
-  const repo = repoModelPath(ref);
-  const gguf = await loadGgufModel(await openFileSource(repo ? packagePath(repo) : ref), { contextLength });
-  return gguf.localModel();
+  const path = ref.kind === 'repo' ? packagePath(ref.path) : ref.location;
+  return (await loadGgufModel(await openFileSource(path), { contextLength })).localModel();
 }

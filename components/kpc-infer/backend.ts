@@ -7,8 +7,7 @@
 import { LocalModel, type LoadOptions } from '../../src/infer/generate.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../../src/infer/model-spec.js';
 import { loadGgufModel, type ModelLoadProgress } from '../../src/model/load.js';
-import { KpcError } from '../../src/errors.js';
-import { REPO_MODELS, repoModelPath } from '../../src/model/repo-models.js';
+import { parseModelRef } from '../../src/model/repo-models.js';
 
 /** True when `model` names a procedural preset (`kpc-tiny`, `kpc-small`): weights regenerated, untrained. */
 export function isProceduralModel(model: string): model is ModelPresetName {
@@ -16,21 +15,16 @@ export function isProceduralModel(model: string): model is ModelPresetName {
 }
 
 /**
- * Where a model name points: a procedural preset stays a name; the repo model
- * (`kjv-llama-3m[:type]`) becomes its file under `base`; a URL or path (it has a `/` or
- * ends in `.gguf`) is a GGUF file, resolved against the page.
+ * Where a model name points ({@link parseModelRef}): a procedural preset stays a name;
+ * the repo model becomes its file under `base`; a GGUF URL or path is resolved against
+ * the page.
  * @throws KpcError `INFER_BAD_SPEC` for a bare name that is none of these
  */
 export function resolveModelRef(model: string, base: string | URL): { kind: 'procedural'; name: ModelPresetName } | { kind: 'gguf'; url: string } {
-  if (isProceduralModel(model)) return { kind: 'procedural', name: model };
-  const repo = repoModelPath(model);
-  if (repo) return { kind: 'gguf', url: new URL(repo, base).href };
-  if (!model.includes('/') && !/\.gguf$/i.test(model)) {
-    const known = [...Object.keys(MODEL_PRESETS), ...Object.keys(REPO_MODELS)].join(', ');
-    throw new KpcError('INFER_BAD_SPEC', `unknown model "${model}": use ${known}, or the URL of a GGUF file`, { field: 'model', value: model });
-  }
-  const pageBase = typeof document !== 'undefined' ? document.baseURI : undefined;
-  return { kind: 'gguf', url: new URL(model, pageBase).href };
+  const ref = parseModelRef(model);
+  if (ref.kind === 'procedural') return ref;
+  if (ref.kind === 'repo') return { kind: 'gguf', url: new URL(ref.path, base).href };
+  return { kind: 'gguf', url: new URL(ref.location, typeof document !== 'undefined' ? document.baseURI : undefined).href };
 }
 
 /** A range of blocks and who ran it. */

@@ -39,6 +39,10 @@ export {
   REPO_MODELS,
   /** Package-relative path of `name` or `name:type`. */
   repoModelPath,
+  /** What a model argument names: preset, repo model, or GGUF location. */
+  parseModelRef,
+  /** A parsed model argument. */
+  type ModelRef,
   /** One repo model. */
   type RepoModel,
   /** A committed type. */

@@ -1,3 +1,6 @@
+import { KpcError } from '../errors.js';
+import { MODEL_PRESETS, type ModelPresetName } from '../infer/model-spec.js';
+
 /**
  * The trained model shipped in the repository (`models/`): a small Llama trained on the
  * King James Bible by scripts/train/train.py, in each committed type. Elements and CLIs
@@ -41,4 +44,25 @@ export function repoModelPath(ref: string): string | undefined {
   if (!model) return undefined;
   const t = (type ?? model.defaultType) as RepoModelType;
   return Object.hasOwn(model.files, t) ? model.files[t] : undefined;
+}
+
+/** What a model argument (`<kpc-infer model>`, `kpc-generate --model`) names. */
+export type ModelRef =
+  | { readonly kind: 'procedural'; readonly name: ModelPresetName }
+  | { readonly kind: 'repo'; readonly path: string }
+  | { readonly kind: 'gguf'; readonly location: string };
+
+/**
+ * Reads a model argument: a procedural preset (`kpc-tiny`), the repo model
+ * (`kjv-llama-3m[:type]`, its package-relative path), or the URL or path of a GGUF file
+ * (anything with a `/` or ending in `.gguf`).
+ * @throws KpcError `INFER_BAD_SPEC` for a bare name that is none of these, listing the names
+ */
+export function parseModelRef(ref: string): ModelRef {
+  if (Object.hasOwn(MODEL_PRESETS, ref)) return { kind: 'procedural', name: ref as ModelPresetName };
+  const path = repoModelPath(ref);
+  if (path) return { kind: 'repo', path };
+  if (ref.includes('/') || /\.gguf$/i.test(ref)) return { kind: 'gguf', location: ref };
+  const known = [...Object.keys(MODEL_PRESETS), ...Object.keys(REPO_MODELS)].join(', ');
+  throw new KpcError('INFER_BAD_SPEC', `unknown model "${ref}": use ${known}, or the URL or path of a GGUF file`, { field: 'model', value: ref });
 }

@@ -181,3 +181,15 @@ describe('a GGUF model over a cluster (in-memory mesh)', () => {
     expect(new Set(out[0].route.flatMap((h) => h.nodes)).size).to.be.greaterThan(1);
   });
 });
+
+describe('model arguments (parseModelRef)', () => {
+  it('tells presets, the repo model, GGUF locations and unknown names apart', async () => {
+    const { parseModelRef } = await import('../../src/model/index.js');
+    expect(parseModelRef('kpc-tiny')).to.deep.equal({ kind: 'procedural', name: 'kpc-tiny' });
+    expect(parseModelRef('kjv-llama-3m')).to.deep.equal({ kind: 'repo', path: 'models/kjv-llama-3m/model-q8_0.gguf' });
+    expect(parseModelRef('kjv-llama-3m:q4_k_m')).to.deep.equal({ kind: 'repo', path: 'models/kjv-llama-3m/model-q4_k_m.gguf' });
+    expect(parseModelRef('https://host/m.gguf')).to.deep.equal({ kind: 'gguf', location: 'https://host/m.gguf' });
+    expect(parseModelRef('model.gguf')).to.deep.equal({ kind: 'gguf', location: 'model.gguf' });
+    expect(() => parseModelRef('kpc-huge')).to.throw(/unknown model "kpc-huge": use kpc-tiny, kpc-small, kjv-llama-3m/);
+  });
+});
