@@ -11,6 +11,22 @@ const TYPES = {
 };
 
 /**
+ * The byte range a `Range: bytes=a-b` header asks of a `size`-byte file: `null` when it
+ * asks none (or a form we do not serve, e.g. several ranges: the whole file then),
+ * `'unsatisfiable'` when it starts past the end.
+ * @param {string | undefined} header
+ * @param {number} size
+ * @returns {{ start: number, end: number } | 'unsatisfiable' | null}
+ */
+export function byteRange(header, size) {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(header ?? '');
+  if (!m) return null;
+  const start = Number(m[1]);
+  const end = Math.min(size - 1, m[2] === '' ? size - 1 : Number(m[2]));
+  return start >= size || end < start ? 'unsatisfiable' : { start, end };
+}
+
+/**
  * Serves `root` on host:port (port 0 = any free port; a busy port falls back to a free one).
  * @param {{root: string, host?: string, port?: number}} opts
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
@@ -26,15 +42,14 @@ export async function startStaticServer({ root, host = '127.0.0.1', port = 0 }) 
       const body = await readFile(file);
       const type = TYPES[extname(file)] ?? 'application/octet-stream';
       // Byte ranges, as a model host must serve them (kpc reads GGUF files by Range).
-      const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      const range = byteRange(req.headers.range, body.length);
+      if (range === 'unsatisfiable') {
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` });
+        res.end();
+        return;
+      }
       if (range) {
-        const start = Number(range[1]);
-        const end = Math.min(body.length - 1, range[2] === '' ? body.length - 1 : Number(range[2]));
-        if (start >= body.length || end < start) {
-          res.writeHead(416, { 'content-range': `bytes */${body.length}` });
-          res.end();
-          return;
-        }
+        const { start, end } = range;
         res.writeHead(206, { 'content-type': type, 'content-range': `bytes ${start}-${end}/${body.length}`, 'accept-ranges': 'bytes', 'cache-control': 'no-store' });
         res.end(body.subarray(start, end + 1));
         return;

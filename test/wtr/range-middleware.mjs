@@ -6,6 +6,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { join, normalize, resolve } from 'node:path';
+import { byteRange } from '../../scripts/static-server.mjs';
 
 /**
  * Koa middleware for web-test-runner's `middleware` option.
@@ -24,23 +25,22 @@ export function ggufRangeMiddleware(root = '.') {
     } catch {
       return next();
     }
-    const m = /^bytes=(\d+)-(\d*)$/.exec(ctx.get('range') ?? '');
+    const range = byteRange(ctx.get('range'), size);
     ctx.set('accept-ranges', 'bytes');
     ctx.set('cache-control', 'no-store');
     ctx.type = 'application/octet-stream';
-    const start = m ? Number(m[1]) : 0;
-    const end = m ? Math.min(size - 1, m[2] === '' ? size - 1 : Number(m[2])) : size - 1;
-    if (m && (start >= size || end < start)) {
+    if (range === 'unsatisfiable') {
       ctx.status = 416;
       ctx.set('content-range', `bytes */${size}`);
       return;
     }
+    const { start, end } = range ?? { start: 0, end: size - 1 };
     const fh = await open(file, 'r');
     try {
       const body = Buffer.alloc(end - start + 1);
       await fh.read(body, 0, body.length, start);
-      ctx.status = m ? 206 : 200;
-      if (m) ctx.set('content-range', `bytes ${start}-${end}/${size}`);
+      ctx.status = range ? 206 : 200;
+      if (range) ctx.set('content-range', `bytes ${start}-${end}/${size}`);
       ctx.body = body;
     } finally {
       await fh.close();
