@@ -64,18 +64,33 @@ function accessors(t: SplitText, start: number, end: number) {
   return { cp, fl };
 }
 
-/**
- * GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
- */
-export const splitGpt2: Splitter = (t, start, end, out) => {
-  const { cp, fl } = accessors(t, start, end);
+/** Records pieces as lengths: `add(e)` closes the piece that ends at `e` and returns its length. */
+function pieceAdder(start: number, out: number[]): (end: number) => number {
   let prev = start;
-  const add = (e: number) => {
+  return (e) => {
     const n = e - prev;
     if (n > 0) out.push(n);
     prev = e;
     return n;
   };
+}
+
+/**
+ * Where `\s+(?!\S)|\s+` ends for a run of `ws` whitespace characters at `pos` (one
+ * character when `ws` is 0): before the run's last character when more text follows, so
+ * that it prefixes the next word.
+ */
+function whitespaceEnd(cp: (p: number) => number, pos: number, ws: number): number {
+  if (ws > 1 && cp(pos + ws) !== OOR) return pos + ws - 1;
+  return ws > 0 ? pos + ws : pos + 1;
+}
+
+/**
+ * GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
+ */
+export const splitGpt2: Splitter = (t, start, end, out) => {
+  const { cp, fl } = accessors(t, start, end);
+  const add = pieceAdder(start, out);
   for (let pos = start; pos < end; ) {
     const c = cp(pos);
     const k = contraction(cp, pos, end, false);
@@ -105,18 +120,8 @@ export const splitGpt2: Splitter = (t, start, end, out) => {
     }
     let ws = 0;
     while (fl(pos + ws) & F_WHITESPACE) ws++;
-    if (ws > 1 && cp(pos + ws) !== OOR) {
-      // \s+(?!\S): leave the last whitespace to prefix the next word
-      pos += ws - 1;
-      add(pos);
-      continue;
-    }
-    if (ws > 0) {
-      pos += ws;
-      add(pos);
-      continue;
-    }
-    add(++pos);
+    pos = whitespaceEnd(cp, pos, ws);
+    add(pos);
   }
 };
 
@@ -126,13 +131,7 @@ export const splitGpt2: Splitter = (t, start, end, out) => {
  */
 export const splitLlama3: Splitter = (t, start, end, out) => {
   const { cp, fl } = accessors(t, start, end);
-  let prev = start;
-  const add = (e: number) => {
-    const n = e - prev;
-    if (n > 0) out.push(n);
-    prev = e;
-    return n;
-  };
+  const add = pieceAdder(start, out);
   for (let pos = start; pos < end; ) {
     const c = cp(pos);
     const f = fl(pos);
@@ -184,17 +183,8 @@ export const splitLlama3: Splitter = (t, start, end, out) => {
       add(pos);
       continue;
     }
-    if (ws > 1 && cp(pos + ws) !== OOR) {
-      pos += ws - 1;
-      add(pos);
-      continue;
-    }
-    if (ws > 0) {
-      pos += ws;
-      add(pos);
-      continue;
-    }
-    add(++pos);
+    pos = whitespaceEnd(cp, pos, ws);
+    add(pos);
   }
 };
 
