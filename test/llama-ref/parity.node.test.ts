@@ -12,18 +12,18 @@
  *
  * One known divergence is pinned, not hidden (docs/models.md, "Parity"): on Q4_K_M,
  * "In the beginning" leaves llama.cpp at token 8 with kpc's top-2 margin at 2.8e-3 of
- * the logits, past the near-tie bound. The logits agree to 1e-5 for three tokens, then
- * jump apart by ~0.03 at token 3 and stay apart until the argmax flips at token 8 —
- * most likely one activation landing on the other side of a Q8_K rounding boundary
- * (kpc and llama.cpp sum in different orders, so last bits differ). The test asserts
- * that this happens exactly there, so any change shows.
+ * the logits, past the near-tie bound: on the quantized files kpc's logits stay within
+ * a few 1e-2 of llama.cpp's single-token decode, not within 1e-3, and that is enough to
+ * decide a step with a 1.6e-2 margin (docs/models.md, "Parity": the cause is open). The
+ * test asserts that this happens exactly there, so any change shows, and prints each
+ * prompt's largest logit gap.
  */
 import { after, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { loadGgufModel, REPO_MODELS, REPO_MODEL_NAME, type GgufModel } from '../../src/model/index.js';
-import { disposeLlamaRef, llamaGreedy, llamaTokenize } from '../helpers/llama-ref.js';
+import { disposeLlamaRef, llamaGreedyDetailed, llamaTokenize, type LlamaGreedyStep } from '../helpers/llama-ref.js';
 
 const FILES = Object.entries(REPO_MODELS[REPO_MODEL_NAME].files).map(([type, rel]) => ({ type, path: fileURLToPath(new URL(`../../${rel}`, import.meta.url)) }));
 
@@ -61,13 +61,29 @@ const NEAR_TIE = 1e-3;
 /** (file type, prompt) → the step where kpc leaves llama.cpp beyond a near-tie, and why (above). */
 const KNOWN_DIVERGENCES: Record<string, number> = { 'q4_k_m|In the beginning': 8 };
 
+/** How one prompt went: tokens in common, where it left llama.cpp, and how far kpc's logits were from llama.cpp's. */
+interface GreedyComparison {
+  matched: number;
+  divergedAt?: number;
+  margin?: number;
+  /** Largest |kpc − llama.cpp| on llama.cpp's top-2 logits, over the steps compared. */
+  maxDeviation: number;
+  /** The first step where that deviation passed 1e-3, if one did. */
+  firstJump?: number;
+}
+
 /** kpc's greedy continuation, stopping where it leaves llama.cpp's; the divergence must be a near-tie. */
-function compareGreedy(model: GgufModel, prompt: number[], want: number[], known?: number): { matched: number; divergedAt?: number; margin?: number } {
+function compareGreedy(model: GgufModel, prompt: number[], steps: readonly LlamaGreedyStep[], known?: number): GreedyComparison {
+  const want = steps.map((s) => s.token);
   const tr = model.localModel().transformer;
   const kv = tr.createKvCache();
   let hidden = tr.runLayers(0, tr.spec.layers, tr.embed(prompt), kv, 0).subarray((prompt.length - 1) * tr.spec.dim);
+  let maxDeviation = 0;
+  let firstJump: number | undefined;
   for (let step = 0; step < want.length; step++) {
     const logits = tr.logits(hidden);
+    for (const [t, v] of steps[step].top) maxDeviation = Math.max(maxDeviation, Math.abs(logits[t] - v));
+    if (firstJump === undefined && maxDeviation > 1e-3) firstJump = step;
     let a = 0;
     for (let i = 1; i < logits.length; i++) if (logits[i] > logits[a]) a = i;
     if (a !== want[step]) {
@@ -77,15 +93,15 @@ function compareGreedy(model: GgufModel, prompt: number[], want: number[], known
       const scale = Math.max(Math.abs(logits[a]), Math.abs(logits[b]));
       if (known !== undefined) {
         expect(step, 'the known divergence moved').to.equal(known);
-        return { matched: step, divergedAt: step, margin };
+        return { matched: step, divergedAt: step, margin, maxDeviation, firstJump };
       }
       expect(margin, `step ${step}: kpc picked ${a}, llama.cpp ${want[step]}; kpc's top-2 margin ${margin} is not a near-tie (< ${NEAR_TIE}·${scale})`).to.be.below(NEAR_TIE * scale);
-      return { matched: step, divergedAt: step, margin };
+      return { matched: step, divergedAt: step, margin, maxDeviation, firstJump };
     }
     hidden = tr.runLayers(0, tr.spec.layers, tr.embed([a]), kv, prompt.length + step);
   }
   expect(known, 'a known divergence no longer happens: remove it from KNOWN_DIVERGENCES').to.equal(undefined);
-  return { matched: want.length };
+  return { matched: want.length, maxDeviation, firstJump };
 }
 
 describe('parity with llama.cpp on the repo model (node-llama-cpp)', () => {
@@ -108,15 +124,18 @@ describe('parity with llama.cpp on the repo model (node-llama-cpp)', () => {
         const report: string[] = [];
         for (const text of PROMPTS) {
           const prompt = model.tokenizer.encode(text);
-          const want = await llamaGreedy(path, prompt, STEPS, { stopAtEos: false, batchSize: 1 });
-          expect(want).to.have.length(STEPS);
+          const { steps } = await llamaGreedyDetailed(path, prompt, STEPS, { stopAtEos: false, batchSize: 1 });
+          expect(steps).to.have.length(STEPS);
           const known = KNOWN_DIVERGENCES[`${type}|${text}`];
-          const r = compareGreedy(model, prompt, want, known);
-          if (r.divergedAt !== undefined) {
-            report.push(`${JSON.stringify(text)}: same ${r.matched} tokens, then ${known === undefined ? 'a near-tie' : 'the known divergence'} (kpc's top-2 margin ${r.margin?.toExponential(2)})`);
-          }
+          const r = compareGreedy(model, prompt, steps, known);
+          const end = r.divergedAt === undefined
+            ? `all ${STEPS} tokens`
+            : `${r.matched} tokens, then ${known === undefined ? 'a near-tie' : 'the known divergence'} (kpc's top-2 margin ${r.margin?.toExponential(2)})`;
+          const jump = r.firstJump === undefined ? '' : `, past 1e-3 from step ${r.firstJump}`;
+          report.push(`${JSON.stringify(text)}: ${end}; max |Δlogit| ${r.maxDeviation.toExponential(1)}${jump}`);
         }
-        if (report.length > 0) console.log(`  ${type}: ${report.join('; ')}`);
+        // What docs/models.md "Parity" quotes: per prompt, how long it agreed and how close the logits were.
+        console.log(`  ${type}:\n    ${report.join('\n    ')}`);
       });
     });
   }
