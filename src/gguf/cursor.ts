@@ -7,6 +7,7 @@
  */
 import { KpcError } from '../errors.js';
 import { GgufType, bigToValue, ggufFixedSize, ggufTypeName, isGgufType, type GgufArray, type GgufArrayItems, type GgufTypeId, type GgufValue } from './values.js';
+import { LITTLE_ENDIAN } from '../quant/common.js';
 
 /** Limits on what a header may ask the reader to hold. */
 export interface GgufLimits {
@@ -48,7 +49,6 @@ export class OutOfBytes {
 }
 
 const TWO_32 = 0x1_0000_0000;
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Smallest encoding of one array item of each type: a string is at least its 8-byte length, an array 12 bytes. */
@@ -234,7 +234,7 @@ export class Cursor {
     // is a view into a larger buffer at some offset, not a fresh array at offset 0.
     const copy = new Uint8Array(count * size);
     copy.set(this.#bytes.subarray(start, start + count * size));
-    if (LITTLE_ENDIAN_HOST || size === 1) return new Ctor(copy.buffer, 0, count);
+    if (LITTLE_ENDIAN || size === 1) return new Ctor(copy.buffer, 0, count);
     return swapped(Ctor, copy, count);
   }
 }

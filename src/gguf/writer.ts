@@ -10,6 +10,7 @@ import { GgmlType, ggmlTypeInfo, type GgmlTypeInfo, type GgmlTypeName } from '..
 import { DEFAULT_GGUF_LIMITS } from './cursor.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_DIMS, alignUp, isPowerOfTwo } from './reader.js';
 import { GgufType, ggufTypeName, isGgufType, type GgufArray, type GgufTypeId, type GgufValue } from './values.js';
+import { LITTLE_ENDIAN } from '../quant/common.js';
 
 /** One tensor to write. */
 export interface GgufTensorSpec {
@@ -42,7 +43,6 @@ export interface GgufWriteSpec {
 export const GGUF_MAX_TENSOR_NAME_BYTES = 63;
 
 const UTF8 = new TextEncoder();
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** The whole file in one buffer. For files of gigabytes, write the parts of {@link writeGgufChunks} instead. */
@@ -203,7 +203,7 @@ function writeArray(b: ByteBuilder, a: GgufArray, where: string, depth: number):
   const { itemType, items } = a;
   b.u32(itemType);
   b.u64(items.length);
-  if (LITTLE_ENDIAN_HOST && TYPED[itemType] !== undefined && items instanceof TYPED[itemType]) {
+  if (LITTLE_ENDIAN && TYPED[itemType] !== undefined && items instanceof TYPED[itemType]) {
     const t = items as ArrayBufferView;
     b.bytes(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
     return;
