@@ -101,10 +101,17 @@ export type KpcErrorCode =
   // tokenizers (src/tokenizer)
   | 'TOKENIZER_UNSUPPORTED'
   | 'TOKENIZER_BAD_VOCAB'
+  | 'TOKENIZER_BAD_TEMPLATE'
   // trained models (src/model)
   | 'MODEL_UNSUPPORTED_ARCH'
   | 'MODEL_BAD_METADATA'
-  | 'MODEL_MISSING_TENSOR';
+  | 'MODEL_MISSING_TENSOR'
+  // hosted models in a cluster (src/model/hosted)
+  | 'MODEL_BAD_MANIFEST'
+  | 'MODEL_INTEGRITY'
+  | 'MODEL_DOWNLOAD_FAILED'
+  | 'MODEL_STORAGE_FULL'
+  | 'MODEL_DOES_NOT_FIT';
 
 /** Base class of every error the SDK throws on purpose. */
 export class KpcError extends Error {

@@ -55,13 +55,16 @@ export class HttpSource implements ByteSource {
     return this.#progress.bytesRead;
   }
 
-  /** The bytes `[offset, offset + length)`, fewer only at the end of the file. */
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  /**
+   * The bytes `[offset, offset + length)`, fewer only at the end of the file.
+   * @param signal - aborts this read only (e.g. a per-request timeout), besides the source's own signal
+   */
+  async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkReadArgs(offset, length);
     let end = offset + length;
     if (this.#size !== undefined) end = clampedEnd(offset, length, this.#size);
     if (end === offset) return new Uint8Array(0);
-    const first = await this.#readOnce(offset, end);
+    const first = await this.#readOnce(offset, end, signal);
     // The first response of a source tells its size: only now is the real end known.
     end = Math.min(end, this.#size ?? end);
     if (first.byteLength >= end - offset) return first;
@@ -69,7 +72,7 @@ export class HttpSource implements ByteSource {
     out.set(first);
     // A host may send less than asked (some CDNs cap a range's size): ask again for the rest.
     for (let filled = first.byteLength; filled < out.byteLength; ) {
-      const part = await this.#readOnce(offset + filled, end);
+      const part = await this.#readOnce(offset + filled, end, signal);
       if (part.byteLength === 0) throw this.#fail(`short read: the host sent no bytes at ${offset + filled}`, offset + filled);
       out.set(part, filled);
       filled += part.byteLength;
@@ -78,8 +81,8 @@ export class HttpSource implements ByteSource {
   }
 
   /** One request for `[start, end)`; returns what the host sent (possibly less). */
-  async #readOnce(start: number, end: number): Promise<Uint8Array> {
-    const response = await this.#request(start, end);
+  async #readOnce(start: number, end: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const response = await this.#request(start, end, signal);
     const contentRange = response.headers.get('content-range');
     if (response.status === 416) {
       await cancel(response);
@@ -142,12 +145,13 @@ export class HttpSource implements ByteSource {
     return body;
   }
 
-  async #request(start: number, end: number): Promise<Response> {
+  async #request(start: number, end: number, signal: AbortSignal | undefined): Promise<Response> {
     this.requests++;
+    const signals = [this.#signal, signal].filter((s): s is AbortSignal => s !== undefined);
     try {
       return await this.#fetch(this.url, {
         headers: { ...this.#headers, Range: `bytes=${start}-${end - 1}` },
-        signal: this.#signal,
+        signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
       });
     } catch (err) {
       if (err instanceof TypeError) {

@@ -77,8 +77,8 @@ export function metadataLookup(file: GgufFile): MetadataLookup {
   };
 }
 
-/** Tensors a node holding blocks [from, to) needs, in file order. */
-function neededTensors(file: GgufFile, config: LlamaConfig, from: number, to: number): GgufTensorInfo[] {
+/** Tensors a node holding blocks [from, to) needs, in file order (the embedding when from = 0, final norm and output when to = layers). */
+export function neededTensors(file: GgufFile, config: LlamaConfig, from: number, to: number): GgufTensorInfo[] {
   const names: string[] = [];
   if (from === 0) names.push(TOKEN_EMBD);
   for (let l = from; l < to; l++) {
@@ -132,9 +132,20 @@ function sourceOf(input: ByteSourceInput | string | URL): ByteSource {
  * (`MODEL_MISSING_TENSOR`), an unsupported tokenizer (`TOKENIZER_*`); file errors are
  * `GGUF_*`.
  */
-export async function loadGgufModel(input: ByteSourceInput | string | URL, opts: GgufLoadOptions = {}): Promise<GgufModel> {
-  const source = sourceOf(input);
-  const file = await readGguf(source, opts.readOptions);
+/** What a model's header says, checked: everything needed before any tensor byte is fetched. */
+export interface InspectedModel {
+  readonly config: LlamaConfig;
+  readonly tokenizer: Tokenizer;
+  readonly codec: TextCodec;
+  readonly info: ModelInfo;
+}
+
+/**
+ * Checks a parsed header the way {@link loadGgufModel} does before fetching tensors:
+ * architecture, dimensions, every tensor's presence, shape and type, and the tokenizer.
+ * @throws KpcError `MODEL_UNSUPPORTED_ARCH`, `MODEL_BAD_METADATA`, `MODEL_MISSING_TENSOR`, `TOKENIZER_*`
+ */
+export function inspectModel(file: GgufFile, opts: { contextLength?: number; name?: string } = {}): InspectedModel {
   const get = metadataLookup(file);
   checkArchitecture(get);
   const embd = file.findTensor(TOKEN_EMBD);
@@ -143,29 +154,8 @@ export async function loadGgufModel(input: ByteSourceInput | string | URL, opts:
   if (file.findTensor(ROPE_FREQS)) {
     throw new KpcError('MODEL_UNSUPPORTED_ARCH', 'this llama model scales its rotary frequencies (rope_freqs.weight, Llama 3.1-style), which kpc does not support yet', { architecture: 'llama' });
   }
-  const [from, to] = opts.blocks ?? [0, config.layers];
-  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > config.layers || from >= to) {
-    throw new KpcError('INFER_BAD_INPUT', `blocks [${String(from)}, ${String(to)}) are not a non-empty part of [0, ${config.layers})`, { from, to });
-  }
   const tokenizer = tokenizerFromMetadata(get);
-  const needed = neededTensors(file, config, from, to);
-  for (const t of needed) checkTensor(t, ...shapeOf(t.name, config));
-  const header = await source.read(0, file.headerByteLength);
-  const modelId = toHex(sha256(header));
-  const totalBytes = needed.reduce((n, t) => n + t.byteLength, 0);
-  let loadedBytes = 0;
-  const tensors = new Map<string, RawTensor>();
-  for (const t of needed) {
-    if (opts.signal?.aborted) throw new KpcError('INFER_ABORTED', 'model load was aborted', { reason: String(opts.signal.reason) });
-    const [rows, cols] = shapeOf(t.name, config);
-    // A copy at offset 0 (aligned for the word kernels), not pinning the source's buffer;
-    // new Uint8Array(view) copies even a Node Buffer, whose slice() would not.
-    const bytes = new Uint8Array(await file.readTensor(t));
-    tensors.set(t.name, { name: t.name, type: t.type, rows, cols, bytes });
-    loadedBytes += t.byteLength;
-    opts.onProgress?.({ loadedBytes, totalBytes, tensor: t.name });
-  }
-  const weights = new GgufWeights(config, modelId, tensors);
+  for (const t of neededTensors(file, config, 0, config.layers)) checkTensor(t, ...shapeOf(t.name, config));
   const codec: TextCodec = Object.freeze({
     encode: (text: string) => tokenizer.encode(text),
     // The output continues the prompt: its first token's space is part of the text.
@@ -174,6 +164,46 @@ export async function loadGgufModel(input: ByteSourceInput | string | URL, opts:
     neverSample: Object.freeze([]),
   });
   const info: ModelInfo = Object.freeze({ source: 'gguf', trained: true, name: opts.name ?? (config.name || 'GGUF model') });
+  return { config, tokenizer, codec, info };
+}
+
+/** A tensor's bytes as the weights hold them: a copy at offset 0 (aligned for the word kernels), with its shape. */
+export function rawTensor(t: GgufTensorInfo, config: LlamaConfig, bytes: Uint8Array): RawTensor {
+  const [rows, cols] = shapeOf(t.name, config);
+  // new Uint8Array(view) copies even a Node Buffer, whose slice() would not.
+  return { name: t.name, type: t.type, rows, cols, bytes: bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes) };
+}
+
+/**
+ * Loads a llama GGUF model from a source (a URL string, a `File`/`Blob`, bytes, or any
+ * {@link ByteSource}). Everything that can be refused is refused before tensor data is
+ * fetched: another architecture (`MODEL_UNSUPPORTED_ARCH`, naming it), bad dimensions
+ * or a tensor type kpc does not compute with (`MODEL_BAD_METADATA`), a missing tensor
+ * (`MODEL_MISSING_TENSOR`), an unsupported tokenizer (`TOKENIZER_*`); file errors are
+ * `GGUF_*`.
+ */
+export async function loadGgufModel(input: ByteSourceInput | string | URL, opts: GgufLoadOptions = {}): Promise<GgufModel> {
+  const source = sourceOf(input);
+  const file = await readGguf(source, opts.readOptions);
+  const { config, tokenizer, codec, info } = inspectModel(file, opts);
+  const [from, to] = opts.blocks ?? [0, config.layers];
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > config.layers || from >= to) {
+    throw new KpcError('INFER_BAD_INPUT', `blocks [${String(from)}, ${String(to)}) are not a non-empty part of [0, ${config.layers})`, { from, to });
+  }
+  const needed = neededTensors(file, config, from, to);
+  const header = await source.read(0, file.headerByteLength);
+  const modelId = toHex(sha256(header));
+  const totalBytes = needed.reduce((n, t) => n + t.byteLength, 0);
+  let loadedBytes = 0;
+  const tensors = new Map<string, RawTensor>();
+  for (const t of needed) {
+    if (opts.signal?.aborted) throw new KpcError('INFER_ABORTED', 'model load was aborted', { reason: String(opts.signal.reason) });
+    // Always a copy, never pinning the source's buffer.
+    tensors.set(t.name, rawTensor(t, config, new Uint8Array(await file.readTensor(t))));
+    loadedBytes += t.byteLength;
+    opts.onProgress?.({ loadedBytes, totalBytes, tensor: t.name });
+  }
+  const weights = new GgufWeights(config, modelId, tensors);
   return {
     file, config, weights, tokenizer, codec, info,
     localModel: () => {
@@ -182,4 +212,3 @@ export async function loadGgufModel(input: ByteSourceInput | string | URL, opts:
     },
   };
 }
-

@@ -17,12 +17,14 @@ import type { Transformer } from '../forward.js';
 import { mulberry32, sampleNext } from '../sampler.js';
 import type { ModelDims } from '../transformer-weights.js';
 import { WeightCache } from '../weights.js';
-import { assignSegments } from './assignment.js';
+import { assignSegments, type SegmentAssignment } from './assignment.js';
+import { assignByCapacity } from './capacity.js';
 import { bytesToFloats, decodeFrame, encodeFrame, floatsToBytes, payloadChecksum, type InferFrame, type RequestFrame, type ResultFrame } from './frames.js';
 import { Reassembler, splitFrame } from './parts.js';
 import { CHUNK_ROWS, InferenceJob, type JobRequest, type JobTransport, type Outcome } from './job.js';
 import { SegmentServer } from './server.js';
-import type { ClusterGenerateOptions, ClusterInferenceOptions, ClusterToken, DisagreementDetail, FailoverDetail, InferTrafficStats, InferenceMesh } from './types.js';
+import { DEFAULT_MODEL_BUDGET } from './types.js';
+import type { ClusterGenerateOptions, ClusterInferenceOptions, ClusterToken, DisagreementDetail, DistributedModel, FailoverDetail, InferTrafficStats, InferenceMesh, SegmentProvider } from './types.js';
 
 /** Default largest INFER body: a 256 KiB data-channel message minus the signed envelope around it. */
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 - ENVELOPE_MIN_BYTES;
@@ -33,8 +35,14 @@ const MAX_ABANDONED = 256;
 interface Pending {
   node: string;
   req: RequestFrame;
-  dim: number;
+  /** Payload bytes the answer must have. */
+  expect: number;
   finish: (o: Outcome) => void;
+}
+
+/** True for a model the requester does not hold whole (a hosted GGUF). */
+export function isDistributedModel(m: unknown): m is DistributedModel {
+  return typeof m === 'object' && m !== null && 'footprint' in m && 'ensure' in m && 'codec' in m && 'transformer' in m;
 }
 
 /** Distributed inference of one node: serving for others, requesting for itself. */
@@ -92,6 +100,14 @@ export class ClusterInference extends EventTarget {
     this.#server.register(model.transformer);
   }
 
+  /**
+   * Serves a hosted model (e.g. `HostedModel`): requests naming its id are answered for
+   * any blocks, fetching those this node does not hold yet.
+   */
+  serve(provider: SegmentProvider): void {
+    this.#server.registerProvider(provider);
+  }
+
   /** Stops listening; pending requests fail as if their links closed, and KV caches kept for others are dropped. */
   close(): void {
     if (this.#closed) return;
@@ -119,7 +135,7 @@ export class ClusterInference extends EventTarget {
   }
 
   async *#run(prompt: string, opts: ClusterGenerateOptions): AsyncGenerator<ClusterToken, void, undefined> {
-    const { maxTokens, temperature, seed, stopAtEos, redundancy, topK, topP, repeatPenalty, repeatLastN } = checkOptions(opts);
+    const { maxTokens, temperature, seed, stopAtEos, redundancy, replicas, topK, topP, repeatPenalty, repeatLastN } = checkOptions(opts);
     const { signal } = opts;
     const sampling = { temperature, topK, topP, repeatPenalty, repeatLastN };
     let spec: ModelDims;
@@ -127,7 +143,14 @@ export class ClusterInference extends EventTarget {
     let specBytes: Uint8Array | undefined;
     let codec: TextCodec;
     let tr: Transformer;
-    if (opts.model instanceof LocalModel) {
+    let distributed: DistributedModel | undefined;
+    if (isDistributedModel(opts.model)) {
+      // A hosted model: the first segment embeds and the last computes logits; this node needs only the tokenizer.
+      distributed = opts.model;
+      ({ modelId, codec, transformer: tr } = distributed);
+      spec = tr.spec;
+      this.#server.registerProvider(distributed);
+    } else if (opts.model instanceof LocalModel) {
       // A loaded model: only its id travels; serving nodes registered the same model.
       ({ spec, id: modelId, codec, transformer: tr } = opts.model);
       this.#server.register(tr);
@@ -148,11 +171,13 @@ export class ClusterInference extends EventTarget {
     aborted(signal);
     if (this.#closed) throw new KpcError('INFER_UNAVAILABLE', 'the inference layer is closed');
     if (maxTokens === 0) return;
-    const members = [this.nodeId, ...this.#mesh.peers().filter((p) => p.state === 'READY').map((p) => p.nodeId)];
-    const assignment = assignSegments(modelId, spec.layers, members, redundancy, opts.segments);
+    const ready = this.#mesh.peers().filter((p) => p.state === 'READY');
+    const assignment = distributed
+      ? this.assignHosted(distributed, redundancy, replicas ?? redundancy, opts.budget)
+      : assignSegments(modelId, spec.layers, [this.nodeId, ...ready.map((p) => p.nodeId)], redundancy, opts.segments);
     const job = new InferenceJob({
       id: randomHex64(this.#rt) + randomHex64(this.#rt), modelId, specBytes,
-      transformer: tr, assignment, redundancy, transport: this.#transport(signal),
+      transformer: tr, assignment, redundancy, transport: this.#transport(signal), remote: distributed !== undefined,
     });
     const stops = new Set(codec.stopTokens);
     const banned = new Set(stopAtEos ? codec.neverSample : [...codec.neverSample, ...codec.stopTokens]);
@@ -163,16 +188,16 @@ export class ClusterInference extends EventTarget {
     try {
       let t0 = this.#rt.now();
       // The prompt in chunks (any split gives the same bits), as LocalModel does.
-      let step!: { hidden: Float32Array; route: ClusterToken['route'] };
+      let step!: { hidden: Float32Array; logits?: Float32Array; route: ClusterToken['route'] };
       for (let start = 0; start < tokens.length; start += CHUNK_ROWS) {
         const chunk = tokens.slice(start, start + CHUNK_ROWS);
-        step = await job.forward(chunk, start);
+        step = await job.forward(chunk, start, start + CHUNK_ROWS >= tokens.length);
         aborted(signal);
       }
       let hidden = step.hidden.subarray(step.hidden.length - dim);
       let pos = tokens.length;
       for (let index = 0; ; index++) {
-        const token = sampleNext(tr.logits(hidden), history, sampling, rng, banned);
+        const token = sampleNext(step.logits ?? tr.logits(hidden), history, sampling, rng, banned);
         history.push(token);
         const route = step.route;
         if (stops.has(token)) {
@@ -187,13 +212,27 @@ export class ClusterInference extends EventTarget {
         await nextMacrotask(this.#customRuntime ? this.#rt : undefined);
         aborted(signal);
         job.index = index + 1;
-        step = await job.forward([token], pos);
+        step = await job.forward([token], pos, true);
         hidden = step.hidden;
         pos++;
       }
     } finally {
       this.#release(job);
     }
+  }
+
+  /**
+   * Who holds what of a hosted model: blocks by capacity over the READY members (this
+   * node included) and their announced budgets, `replicas` holders per segment, of
+   * which the first `redundancy` compute and the rest stand by for failover.
+   * @throws KpcError `MODEL_DOES_NOT_FIT` (saying how many bytes are missing), `INFER_NO_QUORUM`
+   */
+  assignHosted(model: DistributedModel, redundancy: number, replicas: number, budget = DEFAULT_MODEL_BUDGET): SegmentAssignment[] {
+    if (replicas < redundancy) throw new KpcError('INFER_BAD_INPUT', `replicas (${replicas}) must be at least the redundancy (${redundancy})`, { field: 'replicas' });
+    const nodes = [{ id: this.nodeId, budget }, ...this.#mesh.peers().filter((p) => p.state === 'READY').map((p) => ({ id: p.nodeId, budget: p.budget ?? DEFAULT_MODEL_BUDGET }))];
+    return assignByCapacity(model.modelId, model.footprint, nodes, replicas).map((seg) => ({
+      from: seg.from, to: seg.to, holders: seg.holders.slice(0, redundancy), ranking: seg.ranking,
+    }));
   }
 
   /** Tells every node that worked on the job to drop its KV caches. */
@@ -231,9 +270,13 @@ export class ClusterInference extends EventTarget {
       aborted(signal);
       const req: RequestFrame = {
         kind: 'request', job: job.id, requestId: this.#nextId++ >>> 0, modelId: job.modelId, from: r.from, to: r.to, pos: r.pos,
-        rows: r.rows, lastRow: r.lastRow, spec: withSpec ? job.specBytes : undefined, payload: floatsToBytes(r.payload),
+        rows: r.rows, lastRow: r.lastRow, spec: withSpec ? job.specBytes : undefined,
+        ...(r.tokens ? { tokens: true } : {}), ...(r.logits ? { logits: true } : {}),
+        payload: r.tokens ? tokenBytes(r.payload) : floatsToBytes(r.payload),
       };
-      const o = node === this.nodeId ? this.#local(req) : await this.#remote(node, req, r.payload.length / r.rows, t0, signal);
+      const { dim, vocab } = job.spec;
+      const expect = ((r.lastRow ? 1 : r.rows) * dim + (r.logits ? vocab : 0)) * 4;
+      const o = node === this.nodeId ? await this.#local(req) : await this.#remote(node, req, expect, t0, signal);
       aborted(signal);
       if (o.ok) {
         if (withSpec) this.#specSent.add(key);
@@ -252,13 +295,13 @@ export class ClusterInference extends EventTarget {
   }
 
   /** This node's own segments: no frames, same server code. */
-  #local(req: RequestFrame): Outcome {
-    const { reply } = this.#server.handle(this.nodeId, req);
+  async #local(req: RequestFrame): Promise<Outcome> {
+    const { reply } = await this.#server.handle(this.nodeId, req);
     if (reply.kind === 'error') return { ok: false, reason: 'error', error: new KpcError(reply.code, reply.message, { have: reply.have }), have: reply.have, detectMs: 0 };
     return { ok: true, hidden: bytesToFloats(reply.payload), checksum: reply.checksum };
   }
 
-  #remote(node: string, req: RequestFrame, dim: number, t0: number, signal: AbortSignal | undefined): Promise<Outcome> {
+  #remote(node: string, req: RequestFrame, expect: number, t0: number, signal: AbortSignal | undefined): Promise<Outcome> {
     const elapsed = () => this.#rt.now() - t0;
     if (this.#closed || !this.#send(node, encodeFrame(req))) return Promise.resolve(this.#failed('closed', `no open link to ${node}`, elapsed()));
     return new Promise<Outcome>((resolve) => {
@@ -268,7 +311,7 @@ export class ClusterInference extends EventTarget {
       }, this.#livenessMs);
       const onAbort = () => p.finish(this.#failed('closed', 'aborted', elapsed()));
       const p: Pending = {
-        node, req, dim,
+        node, req, expect,
         finish: (o) => {
           this.#rt.clearTimeout(timer);
           this.#rt.clearTimeout(poll);
@@ -325,9 +368,11 @@ export class ClusterInference extends EventTarget {
   #dispatch(from: string, frame: Exclude<InferFrame, { kind: 'part' }>): void {
     switch (frame.kind) {
       case 'request': {
-        const { reply, penalize } = this.#server.handle(from, frame);
-        this.#send(from, encodeFrame(reply));
-        if (penalize && reply.kind === 'error') this.#reject(from, new KpcError(reply.code, reply.message));
+        void this.#server.handle(from, frame).then(({ reply, penalize }) => {
+          if (this.#closed) return;
+          this.#send(from, encodeFrame(reply));
+          if (penalize && reply.kind === 'error') this.#reject(from, new KpcError(reply.code, reply.message));
+        });
         return;
       }
       case 'release':
@@ -351,9 +396,9 @@ export class ClusterInference extends EventTarget {
     if (!p && this.#abandoned.get(f.requestId) === from) return; // slow, not wrong: no penalty
     if (!p || p.node !== from || p.req.job !== f.job) throw bad('a result for a request this node was not sent');
     const q = p.req;
-    if (f.from !== q.from || f.to !== q.to || f.pos !== q.pos || f.lastRow !== q.lastRow) throw bad(`a result for blocks [${f.from}, ${f.to}) at ${f.pos}, not the segment asked`);
+    if (f.from !== q.from || f.to !== q.to || f.pos !== q.pos || f.lastRow !== q.lastRow || !!f.logits !== !!q.logits) throw bad(`a result for blocks [${f.from}, ${f.to}) at ${f.pos}, not the segment asked`);
     const rows = q.lastRow ? 1 : q.rows;
-    if (f.rows !== rows || f.payload.length !== rows * p.dim * 4) throw bad(`a result of ${f.payload.length} bytes; ${rows}·${p.dim} float32 were asked`);
+    if (f.rows !== rows || f.payload.length !== p.expect) throw bad(`a result of ${f.payload.length} bytes; ${p.expect} were asked`);
     if (payloadChecksum(f.payload) !== f.checksum) throw bad('a result whose checksum does not match its activations');
     p.finish({ ok: true, hidden: bytesToFloats(f.payload), checksum: f.checksum });
   }
@@ -394,11 +439,25 @@ function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new KpcError('INFER_ABORTED', 'generation was aborted', { reason: String(signal.reason) });
 }
 
-function checkOptions(opts: ClusterGenerateOptions): ReturnType<typeof checkGenerateOptions> & { redundancy: number } {
+function checkOptions(opts: ClusterGenerateOptions): ReturnType<typeof checkGenerateOptions> & { redundancy: number; replicas: number | undefined } {
   const checked = checkGenerateOptions(opts);
-  const { redundancy = 1 } = opts;
+  const { redundancy = 1, replicas } = opts;
   if (!Number.isInteger(redundancy) || redundancy < 1 || redundancy > 64) {
     throw new KpcError('INFER_BAD_INPUT', 'redundancy must be an integer in [1, 64]', { field: 'redundancy' });
   }
-  return { ...checked, redundancy };
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < redundancy || replicas > 64)) {
+    throw new KpcError('INFER_BAD_INPUT', `replicas must be an integer in [redundancy, 64], got ${String(replicas)}`, { field: 'replicas' });
+  }
+  if (opts.budget !== undefined && (!Number.isSafeInteger(opts.budget) || opts.budget < 0)) {
+    throw new KpcError('INFER_BAD_INPUT', 'budget must be a non-negative integer of bytes', { field: 'budget' });
+  }
+  return { ...checked, redundancy, replicas };
+}
+
+/** Token ids as u32 little-endian bytes (the history keeps them as exact floats). */
+function tokenBytes(ids: Float32Array): Uint8Array {
+  const out = new Uint8Array(ids.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < ids.length; i++) dv.setUint32(i * 4, ids[i], true);
+  return out;
 }

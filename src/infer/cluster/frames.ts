@@ -15,8 +15,15 @@ import { KpcError, type KpcErrorCode } from '../../errors.js';
 export const FRAME_VERSION = 1;
 /** Frame kinds (byte 1). */
 export const FrameKind = Object.freeze({ REQUEST: 1, RESULT: 2, ERROR: 3, RELEASE: 4, PART: 5 } as const);
-/** REQUEST flags (byte 2): the spec is attached; reply with the last row only (replays). */
-export const RequestFlag = Object.freeze({ SPEC: 1, LAST_ROW: 2 } as const);
+/**
+ * REQUEST flags (byte 2): the spec is attached; reply with the last row only (replays);
+ * the payload is token ids (u32 little-endian) for the node to embed, not activations;
+ * append the logits of the last row (the node holds the final norm and output head).
+ * RESULT frames echo LAST_ROW and LOGITS.
+ */
+export const RequestFlag = Object.freeze({ SPEC: 1, LAST_ROW: 2, TOKENS: 4, LOGITS: 8 } as const);
+const REQUEST_FLAGS = RequestFlag.SPEC | RequestFlag.LAST_ROW | RequestFlag.TOKENS | RequestFlag.LOGITS;
+const RESULT_FLAGS = RequestFlag.LAST_ROW | RequestFlag.LOGITS;
 /** Largest attached spec, bytes (the presets' canonical JSON is ~0.2 KB). */
 export const MAX_SPEC_BYTES = 4096;
 /** Largest error message, bytes. */
@@ -54,9 +61,13 @@ export interface RequestFrame {
   rows: number;
   /** Reply with the last row only (a replay rebuilding a KV cache). */
   lastRow: boolean;
+  /** The payload is `rows` token ids (u32, little-endian) to embed first (first segment of a model the requester does not hold). */
+  tokens?: boolean;
+  /** Append the logits of the last output row (last segment of a model the requester does not hold). */
+  logits?: boolean;
   /** The spec's canonical JSON, when attached. */
   spec?: Uint8Array;
-  /** rows·dim float32, little-endian. */
+  /** rows·dim float32, little-endian (or rows u32 token ids with `tokens`). */
   payload: Uint8Array;
 }
 
@@ -71,6 +82,8 @@ export interface ResultFrame {
   /** Rows in the payload (1 when `lastRow`). */
   rows: number;
   lastRow: boolean;
+  /** The payload ends with vocab float32 logits of the last row. */
+  logits?: boolean;
   /** SHA-256 of the payload, hex: what r nodes vote on. */
   checksum: string;
   payload: Uint8Array;
@@ -167,7 +180,8 @@ export function encodeFrame(f: InferFrame): Uint8Array {
       const specLen = f.spec ? f.spec.length : 0;
       if (specLen > MAX_SPEC_BYTES) throw bad('spec too large');
       const off = REQUEST_HEADER + (f.spec ? 2 + specLen : 0);
-      const { out, dv } = header(FrameKind.REQUEST, off + f.payload.length, (f.spec ? RequestFlag.SPEC : 0) | (f.lastRow ? RequestFlag.LAST_ROW : 0));
+      const flags = (f.spec ? RequestFlag.SPEC : 0) | (f.lastRow ? RequestFlag.LAST_ROW : 0) | (f.tokens ? RequestFlag.TOKENS : 0) | (f.logits ? RequestFlag.LOGITS : 0);
+      const { out, dv } = header(FrameKind.REQUEST, off + f.payload.length, flags);
       out.set(hexBytes(f.job, 16, 'job'), 4);
       dv.setUint32(20, u32(f.requestId, 'requestId'));
       out.set(hexBytes(f.modelId, 32, 'modelId'), 24);
@@ -183,7 +197,7 @@ export function encodeFrame(f: InferFrame): Uint8Array {
       return out;
     }
     case 'result': {
-      const { out, dv } = header(FrameKind.RESULT, RESULT_HEADER + f.payload.length, f.lastRow ? RequestFlag.LAST_ROW : 0);
+      const { out, dv } = header(FrameKind.RESULT, RESULT_HEADER + f.payload.length, (f.lastRow ? RequestFlag.LAST_ROW : 0) | (f.logits ? RequestFlag.LOGITS : 0));
       out.set(hexBytes(f.job, 16, 'job'), 4);
       dv.setUint32(20, u32(f.requestId, 'requestId'));
       dv.setUint16(24, u16(f.from, 'from'));
@@ -252,7 +266,7 @@ export function decodeFrame(bytes: Uint8Array): InferFrame {
     case FrameKind.REQUEST: {
       need(REQUEST_HEADER);
       const flags = bytes[2];
-      if ((flags & ~(RequestFlag.SPEC | RequestFlag.LAST_ROW)) !== 0 || bytes[3] !== 0) throw bad('unknown request flags', { flags });
+      if ((flags & ~REQUEST_FLAGS) !== 0 || bytes[3] !== 0) throw bad('unknown request flags', { flags });
       const from = dv.getUint16(56);
       const to = dv.getUint16(58);
       const rows = dv.getUint32(64);
@@ -269,25 +283,31 @@ export function decodeFrame(bytes: Uint8Array): InferFrame {
         off += 2 + len;
       }
       const payload = bytes.subarray(off);
-      if (payload.length === 0 || payload.length % (4 * rows) !== 0) throw bad(`payload of ${payload.length} bytes is not ${rows} rows of float32`, { rows });
+      const tokens = (flags & RequestFlag.TOKENS) !== 0;
+      if (tokens ? payload.length !== 4 * rows : payload.length === 0 || payload.length % (4 * rows) !== 0) {
+        throw bad(`payload of ${payload.length} bytes is not ${rows} rows of ${tokens ? 'token ids' : 'float32'}`, { rows });
+      }
       return {
         kind: 'request', job: job(), requestId: dv.getUint32(20), modelId: toHex(bytes.subarray(24, 56)),
-        from, to, pos: dv.getUint32(60), rows, lastRow: (flags & RequestFlag.LAST_ROW) !== 0, ...(spec ? { spec } : {}), payload,
+        from, to, pos: dv.getUint32(60), rows, lastRow: (flags & RequestFlag.LAST_ROW) !== 0,
+        ...(tokens ? { tokens } : {}), ...(flags & RequestFlag.LOGITS ? { logits: true } : {}), ...(spec ? { spec } : {}), payload,
       };
     }
     case FrameKind.RESULT: {
       need(RESULT_HEADER);
-      if ((bytes[2] & ~RequestFlag.LAST_ROW) !== 0 || bytes[3] !== 0) throw bad('unknown result flags');
+      if ((bytes[2] & ~RESULT_FLAGS) !== 0 || bytes[3] !== 0) throw bad('unknown result flags');
       const from = dv.getUint16(24);
       const to = dv.getUint16(26);
       const rows = dv.getUint32(32);
       if (from >= to) throw bad(`empty block range [${from}, ${to})`, { from, to });
       if (rows < 1 || rows > MAX_ROWS) throw bad(`rows must be in [1, ${MAX_ROWS}]`, { rows });
       const payload = bytes.subarray(RESULT_HEADER);
-      if (payload.length === 0 || payload.length % (4 * rows) !== 0) throw bad(`payload of ${payload.length} bytes is not ${rows} rows of float32`, { rows });
+      // With logits the payload is rows·dim + vocab floats: only the requester knows both.
+      const unit = bytes[2] & RequestFlag.LOGITS ? 4 : 4 * rows;
+      if (payload.length === 0 || payload.length % unit !== 0) throw bad(`payload of ${payload.length} bytes is not ${rows} rows of float32`, { rows });
       return {
         kind: 'result', job: job(), requestId: dv.getUint32(20), from, to, pos: dv.getUint32(28), rows,
-        lastRow: bytes[2] !== 0, checksum: toHex(bytes.subarray(36, 68)), payload,
+        lastRow: (bytes[2] & RequestFlag.LAST_ROW) !== 0, ...(bytes[2] & RequestFlag.LOGITS ? { logits: true } : {}), checksum: toHex(bytes.subarray(36, 68)), payload,
       };
     }
     case FrameKind.ERROR: {

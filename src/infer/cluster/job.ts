@@ -33,6 +33,10 @@ export interface JobRequest {
   pos: number;
   rows: number;
   lastRow: boolean;
+  /** The payload holds token ids (as floats, exact) for the node to embed. */
+  tokens: boolean;
+  /** Ask for the logits of the last row too. */
+  logits: boolean;
   payload: Float32Array;
 }
 
@@ -100,37 +104,58 @@ export class InferenceJob {
   readonly #r: number;
   readonly #segs: SegmentState[];
   readonly #hist: History[];
+  /** The first segment embeds and the last returns logits (the requester does not hold the model). */
+  readonly #remote: boolean;
   /** Index of the token being produced, for events. */
   index = 0;
 
+  /** The model's dimensions. */
+  get spec(): Transformer['spec'] {
+    return this.#tr.spec;
+  }
+
   /**
-   * @param opts - ids, the model, the assignment and the transport
+   * @param opts - ids, the model, the assignment and the transport; `remote`: the
+   *   holders embed and compute logits (a {@link DistributedModel}), not this node
    */
-  constructor(opts: { id: string; modelId: string; specBytes: Uint8Array | undefined; transformer: Transformer; assignment: SegmentAssignment[]; redundancy: number; transport: JobTransport }) {
+  constructor(opts: { id: string; modelId: string; specBytes: Uint8Array | undefined; transformer: Transformer; assignment: SegmentAssignment[]; redundancy: number; transport: JobTransport; remote?: boolean }) {
     this.id = opts.id;
     this.modelId = opts.modelId;
     this.specBytes = opts.specBytes;
     this.#tr = opts.transformer;
     this.#t = opts.transport;
     this.#r = opts.redundancy;
+    this.#remote = opts.remote ?? false;
     this.#segs = opts.assignment.map((a) => ({ ...a, group: [...a.holders], have: new Map(), excluded: new Set() }));
     const { dim, contextLength } = this.#tr.spec;
-    this.#hist = Array.from({ length: this.#segs.length + 1 }, () => new History(dim, contextLength));
+    // With remote embedding, the first segment's history is the token ids themselves.
+    this.#hist = Array.from({ length: this.#segs.length + 1 }, (_, s) => new History(s === 0 && this.#remote ? 1 : dim, contextLength));
   }
 
-  /** Runs `tokens` at positions [pos, pos + n) through every segment; returns the last segment's output and the route. */
-  async forward(tokens: number[], pos: number): Promise<{ hidden: Float32Array; route: RouteHop[] }> {
-    let h: Float32Array = this.#tr.embed(tokens);
+  /**
+   * Runs `tokens` at positions [pos, pos + n) through every segment; returns the last
+   * segment's output, the route and, for a remote model when `wantLogits`, the logits
+   * of the last row (computed by the last segment's holders).
+   */
+  async forward(tokens: number[], pos: number, wantLogits = false): Promise<{ hidden: Float32Array; logits?: Float32Array; route: RouteHop[] }> {
+    let h: Float32Array = this.#remote ? Float32Array.from(tokens) : this.#tr.embed(tokens);
     const route: RouteHop[] = [];
+    let logits: Float32Array | undefined;
     for (let s = 0; s < this.#segs.length; s++) {
-      const { out, nodes } = await this.#runSegment(s, h, pos);
+      const withLogits = this.#remote && wantLogits && s === this.#segs.length - 1;
+      const { out, nodes } = await this.#runSegment(s, h, pos, withLogits);
       route.push({ segment: [this.#segs[s].from, this.#segs[s].to], nodes });
       h = out;
+      if (withLogits) {
+        const { vocab } = this.#tr.spec;
+        h = out.subarray(0, out.length - vocab);
+        logits = out.subarray(out.length - vocab);
+      }
     }
-    return { hidden: h, route };
+    return { hidden: h, route, ...(logits ? { logits } : {}) };
   }
 
-  async #runSegment(s: number, input: Float32Array, pos: number): Promise<{ out: Float32Array; nodes: string[] }> {
+  async #runSegment(s: number, input: Float32Array, pos: number, logits: boolean): Promise<{ out: Float32Array; nodes: string[] }> {
     const seg = this.#segs[s];
     const q = redundancyQuorum(this.#r);
     this.#hist[s].write(pos, input);
@@ -149,7 +174,7 @@ export class InferenceJob {
         seg.group.push(...askers);
       }
       for (const a of askers) asked.add(a);
-      const attempts = await Promise.all(askers.map((a) => this.#attempt(seg, s, a, input, pos)));
+      const attempts = await Promise.all(askers.map((a) => this.#attempt(seg, s, a, input, pos, logits)));
       askers.forEach((node, i) => {
         const at = attempts[i];
         if (at.kind === 'ok') {
@@ -180,7 +205,7 @@ export class InferenceJob {
           replacement: f.replacement, detectMs: f.detectMs, pauseMs: done - f.at,
         });
       }
-      this.#hist[s + 1].write(pos, win.out);
+      this.#hist[s + 1].write(pos, logits ? win.out.subarray(0, win.out.length - this.#tr.spec.vocab) : win.out);
       return { out: win.out, nodes: winners };
     }
   }
@@ -223,14 +248,15 @@ export class InferenceJob {
   }
 
   /** One node's go at the step: catch its KV cache up if needed, then compute. */
-  async #attempt(seg: SegmentState, s: number, node: string, input: Float32Array, pos: number): Promise<Attempt> {
-    const rows = input.length / this.#tr.spec.dim;
+  async #attempt(seg: SegmentState, s: number, node: string, input: Float32Array, pos: number, logits: boolean): Promise<Attempt> {
+    const tokens = s === 0 && this.#remote;
+    const rows = tokens ? input.length : input.length / this.#tr.spec.dim;
     this.used.add(node);
     let have = Math.min(seg.have.get(node) ?? 0, pos);
     for (let tries = 0; tries < 3; tries++) {
       const caught = have < pos ? await this.#replay(seg, s, node, have, pos) : null;
       if (caught && caught.kind !== 'ok') return caught;
-      const o = await this.#t.request(node, this, { from: seg.from, to: seg.to, pos, rows, lastRow: false, payload: input });
+      const o = await this.#t.request(node, this, { from: seg.from, to: seg.to, pos, rows, lastRow: false, tokens, logits, payload: input });
       if (o.ok) {
         seg.have.set(node, pos + rows);
         return { kind: 'ok', out: o.hidden, checksum: o.checksum };
@@ -252,7 +278,8 @@ export class InferenceJob {
     let rewinds = 0; // a node that keeps claiming to have lost its cache is not replayed forever
     for (let start = from; start < to; ) {
       const end = Math.min(to, start + CHUNK_ROWS);
-      const o = await this.#t.request(node, this, { from: seg.from, to: seg.to, pos: start, rows: end - start, lastRow: true, payload: this.#hist[s].read(start, end) });
+      const tokens = s === 0 && this.#remote;
+      const o = await this.#t.request(node, this, { from: seg.from, to: seg.to, pos: start, rows: end - start, lastRow: true, tokens, logits: false, payload: this.#hist[s].read(start, end) });
       if (!o.ok) {
         if (o.error.code !== 'INFER_KV_MISSING' || o.have >= start || ++rewinds > 2) return { kind: 'failed', out: o, at: this.#t.now() };
         start = o.have;

@@ -21,6 +21,7 @@ import { KvCache, Transformer } from '../forward.js';
 import { ModelWeights, WeightCache, parameterCount } from '../weights.js';
 import type { ModelDims } from '../transformer-weights.js';
 import { bytesToFloats, floatsToBytes, payloadChecksum, type ErrorFrame, type RequestFrame, type ResultFrame } from './frames.js';
+import type { SegmentProvider } from './types.js';
 
 /** KV caches one requester may hold on a node at once. */
 export const MAX_JOBS_PER_PEER = 16;
@@ -55,6 +56,8 @@ export class SegmentServer {
   readonly #maxKvBytes: number;
   readonly #maxParams: number;
   readonly #models = new Map<string, Transformer>();
+  /** Hosted models: blocks fetched on first request. */
+  readonly #providers = new Map<string, SegmentProvider>();
   // Insertion order is recency (re-inserted on use): the first entry is the LRU.
   readonly #kv = new Map<string, KvEntry>();
   #kvBytes = 0;
@@ -99,6 +102,14 @@ export class SegmentServer {
     if (this.#models.size > MAX_MODELS) this.#models.delete(this.#models.keys().next().value!);
   }
 
+  /**
+   * Serves a hosted model by id: a request for blocks this node does not hold yet waits
+   * while it fetches them (failover onto a node without a replica).
+   */
+  registerProvider(provider: SegmentProvider): void {
+    this.#providers.set(provider.modelId, provider);
+  }
+
   #checkSize(spec: CheckedModelSpec): void {
     if (parameterCount(spec) > this.#maxParams) {
       throw new KpcError('INFER_UNAVAILABLE', `the model has more than the ${this.#maxParams} weights this node serves`);
@@ -109,14 +120,24 @@ export class SegmentServer {
    * Answers one request: a RESULT, or an ERROR whose code says why. `penalize` is true
    * when the request itself was invalid (not merely about state this node lost).
    */
-  handle(requester: string, req: RequestFrame): { reply: ResultFrame | ErrorFrame; penalize: boolean } {
+  async handle(requester: string, req: RequestFrame): Promise<{ reply: ResultFrame | ErrorFrame; penalize: boolean }> {
     try {
-      return { reply: this.#run(requester, req), penalize: false };
+      const provider = this.#providers.get(req.modelId);
+      if (provider) {
+        this.#check(req, provider.transformer.spec);
+        try {
+          await provider.ensure(req.from, req.to, { embed: req.tokens === true, head: req.logits === true });
+        } catch (err) {
+          // The node could not fetch the blocks (host down, wrong bytes): not the requester's fault.
+          throw new KpcError('INFER_UNAVAILABLE', `this node cannot fetch blocks [${req.from}, ${req.to}): ${isKpcError(err) ? err.message : String(err)}`);
+        }
+      }
+      return { reply: this.#run(requester, req, provider?.transformer), penalize: false };
     } catch (err) {
       const e = isKpcError(err) ? err : new KpcError('INFER_BAD_INPUT', String(err));
-      const benign = e.code === 'INFER_UNKNOWN_MODEL' || e.code === 'INFER_KV_MISSING' || e.code === 'INFER_UNAVAILABLE';
+      const benign = e.code === 'INFER_UNKNOWN_MODEL' || e.code === 'INFER_KV_MISSING' || e.code === 'INFER_UNAVAILABLE' || e.code === 'MODEL_MISSING_TENSOR';
       const code = e.code === 'INFER_BAD_SPEC' || e.code === 'INFER_BAD_FRAME' || e.code === 'INFER_UNKNOWN_MODEL' || e.code === 'INFER_KV_MISSING'
-        || e.code === 'INFER_CONTEXT_OVERFLOW' || e.code === 'INFER_UNAVAILABLE' ? e.code : 'INFER_BAD_INPUT';
+        || e.code === 'INFER_CONTEXT_OVERFLOW' || e.code === 'INFER_UNAVAILABLE' ? e.code : e.code === 'MODEL_MISSING_TENSOR' ? 'INFER_UNAVAILABLE' : 'INFER_BAD_INPUT';
       const have = typeof e.detail?.have === 'number' ? e.detail.have : 0;
       return { reply: { kind: 'error', job: req.job, requestId: req.requestId, code, have, message: e.message }, penalize: !benign };
     }
@@ -134,20 +155,45 @@ export class SegmentServer {
     for (const [key, e] of this.#kv) if (e.requester === requester) this.#drop(key);
   }
 
-  #run(requester: string, req: RequestFrame): ResultFrame {
-    // Everything is checked before anything is stored: a bad request changes no state.
-    const { spec: s, transformer } = this.#resolve(req);
+  /** What can be checked of a request against the model's dimensions alone. */
+  #check(req: RequestFrame, s: ModelDims): void {
     if (req.rows > MAX_ROWS_PER_REQUEST) throw bad(`more than ${MAX_ROWS_PER_REQUEST} rows in one request`, { rows: req.rows });
     if (req.to > s.layers) throw bad(`blocks [${req.from}, ${req.to}) are not within the model's ${s.layers}`, { from: req.from, to: req.to });
-    if (req.payload.length !== req.rows * s.dim * 4) throw bad(`payload is not ${req.rows}·${s.dim} float32`, { bytes: req.payload.length });
+    if (req.tokens && req.from !== 0) throw bad('token ids are only sent to the first segment', { from: req.from });
+    if (req.logits && req.to !== s.layers) throw bad('logits are only asked of the last segment', { to: req.to });
+    if (req.logits && req.lastRow) throw bad('a replay does not ask for logits');
+    const width = req.tokens ? 1 : s.dim;
+    if (req.payload.length !== req.rows * width * 4) throw bad(`payload is not ${req.rows}·${width} ${req.tokens ? 'token ids' : 'float32'}`, { bytes: req.payload.length });
     if (req.pos + req.rows > s.contextLength) {
       throw new KpcError('INFER_CONTEXT_OVERFLOW', `positions [${req.pos}, ${req.pos + req.rows}) exceed the context ${s.contextLength}`);
+    }
+  }
+
+  /** The input rows: token ids embedded here, or received activations (which must be finite). */
+  #input(req: RequestFrame, tr: () => Transformer, s: ModelDims): Float32Array {
+    if (req.tokens) {
+      const ids = new DataView(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength);
+      const tokens: number[] = [];
+      for (let i = 0; i < req.rows; i++) {
+        const t = ids.getUint32(i * 4, true);
+        if (t >= s.vocab) throw bad(`token ${t} is not in the vocabulary of ${s.vocab}`, { index: i });
+        tokens.push(t);
+      }
+      return tr().embed(tokens);
     }
     const hidden = bytesToFloats(req.payload);
     for (let i = 0; i < hidden.length; i++) {
       // An honest stream is always finite: RMSNorm keeps every block's input bounded.
       if (!Number.isFinite(hidden[i])) throw bad('activations must be finite', { index: i });
     }
+    return hidden;
+  }
+
+  #run(requester: string, req: RequestFrame, hosted: Transformer | undefined): ResultFrame {
+    // Everything is checked before anything is stored: a bad request changes no state.
+    const { spec: s, transformer } = hosted ? { spec: hosted.spec, transformer: () => hosted } : this.#resolve(req);
+    this.#check(req, s);
+    const hidden = this.#input(req, transformer, s);
     const key = `${requester}|${req.job}|${req.from}-${req.to}`;
     let entry = this.#kv.get(key);
     const have = entry ? entry.kv.length(req.from) : 0;
@@ -160,12 +206,19 @@ export class SegmentServer {
       this.#kv.delete(key);
       this.#kv.set(key, entry);
     }
-    let out = tr.runLayers(req.from, req.to, hidden, entry.kv, req.pos);
+    let out: Float32Array = tr.runLayers(req.from, req.to, hidden, entry.kv, req.pos);
     if (req.lastRow) out = out.subarray((req.rows - 1) * s.dim);
+    if (req.logits) {
+      const logits = tr.logits(out.subarray(out.length - s.dim));
+      const both = new Float32Array(out.length + logits.length);
+      both.set(out);
+      both.set(logits, out.length);
+      out = both;
+    }
     const payload = floatsToBytes(out);
     return {
       kind: 'result', job: req.job, requestId: req.requestId, from: req.from, to: req.to, pos: req.pos,
-      rows: req.lastRow ? 1 : req.rows, lastRow: req.lastRow, checksum: payloadChecksum(payload), payload,
+      rows: req.lastRow ? 1 : req.rows, lastRow: req.lastRow, ...(req.logits ? { logits: true } : {}), checksum: payloadChecksum(payload), payload,
     };
   }
 

@@ -4,7 +4,9 @@
  */
 import type { KpcError } from '../../errors.js';
 import type { Runtime } from '../../runtime.js';
-import type { GenerateOptions, LocalModel } from '../generate.js';
+import type { Transformer } from '../forward.js';
+import type { GenerateOptions, LocalModel, TextCodec } from '../generate.js';
+import type { ModelFootprint } from './capacity.js';
 import type { ModelPresetName, ModelSpec } from '../model-spec.js';
 import type { WeightCache } from '../weights.js';
 
@@ -14,6 +16,34 @@ export interface InferencePeer {
   readonly nodeId: string;
   /** Its announced lifecycle state; only `'READY'` peers are given work. */
   readonly state: string;
+  /** Bytes of model weights it announced it can hold (hosted models); unknown → the default. */
+  readonly budget?: number;
+}
+
+/**
+ * A model whose tensors a node fetches when it is asked for blocks it does not hold yet
+ * (a hosted GGUF: `HostedModel` in src/model/hosted). Served by id like a registered
+ * model; the first request for a block waits for its download.
+ */
+export interface SegmentProvider {
+  /** The model id requests name. */
+  readonly modelId: string;
+  /** The forward pass over the tensors held (growing as they arrive). */
+  readonly transformer: Transformer;
+  /** Resolves once blocks [from, to), and the embedding / head when asked, are held. */
+  ensure(from: number, to: number, parts: { embed?: boolean; head?: boolean }): Promise<void>;
+}
+
+/**
+ * A model the cluster runs without the requester holding its weights: the first
+ * segment's holders embed the tokens, the last segment's return the logits, and blocks
+ * go to nodes by what they can hold (its `footprint`).
+ */
+export interface DistributedModel extends SegmentProvider {
+  /** Its tokenizer. */
+  readonly codec: TextCodec;
+  /** Bytes per block, of the embedding and of the head. */
+  readonly footprint: ModelFootprint;
 }
 
 /**
@@ -67,7 +97,15 @@ export interface ClusterGenerateOptions extends GenerateOptions {
    * loaded the same model and {@link ClusterInference.register}ed it, since only
    * procedural specs travel with requests.
    */
-  model: ModelSpec | ModelPresetName | LocalModel | (string & {});
+  model: ModelSpec | ModelPresetName | LocalModel | DistributedModel | (string & {});
+  /**
+   * For a {@link DistributedModel}: nodes holding each block (default: the redundancy).
+   * Holders beyond the redundancy are hot standbys: a failed node's segment moves to
+   * one of them without a download.
+   */
+  replicas?: number;
+  /** For a {@link DistributedModel}: this node's budget, bytes (peers announce theirs). Default {@link DEFAULT_MODEL_BUDGET}. */
+  budget?: number;
   /**
    * Nodes computing each segment (default 1). With r > 1 an output counts only when
    * {@link redundancyQuorum}(r) of them agree on its checksum.
@@ -98,6 +136,9 @@ export interface ClusterToken {
   /** Per segment, the nodes whose output produced this token. */
   route: RouteHop[];
 }
+
+/** Bytes of weights a node holds for hosted models when it announced no budget: 1 GiB. */
+export const DEFAULT_MODEL_BUDGET = 1024 * 1024 * 1024;
 
 /** Detail of a `failover` event: a segment holder was replaced mid-generation. */
 export interface FailoverDetail {
