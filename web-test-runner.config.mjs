@@ -3,7 +3,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { bundleDeps } from './test/wtr/bundle-deps.mjs';
 import { signalPlugin } from './test/wtr/signal-plugin.mjs';
-import { ggufRangeMiddleware } from './test/wtr/range-middleware.mjs';
+import { ggufRangeMiddleware, rangeLogPlugin } from './test/wtr/range-middleware.mjs';
 import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
 
 export default {
@@ -14,6 +14,7 @@ export default {
   plugins: [
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }),
     signalPlugin(),
+    rangeLogPlugin(),
     bundleDeps(['simple-peer']),
   ],
   browsers: [chromeLauncher({ launchOptions: { executablePath: chromiumPath(), headless: true, args: chromiumArgs() } })],

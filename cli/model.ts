@@ -3,6 +3,7 @@
  *
  *   kpc-model info <file>                                   header, metadata and tensors
  *   kpc-model quantize <in.gguf> <out.gguf> --type Q4_K_M   quantize as llama-quantize does
+ *   kpc-model manifest <file.gguf> [--out <path>]           per-tensor SHA-256 list for hosting
  */
 import { createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
@@ -13,6 +14,8 @@ import { readGguf } from '../src/gguf/reader.js';
 import { GgufType } from '../src/gguf/values.js';
 import { writeGgufChunks } from '../src/gguf/writer.js';
 import { FILE_TYPE_IDS, quantizeModel, type FileType } from '../src/model/quantize-model.js';
+import { buildManifest, encodeManifest } from '../src/model/hosted/manifest.js';
+import { writeFile } from 'node:fs/promises';
 import { openFileSource } from './file-source.js';
 
 const HELP = `Usage: kpc-model <command> [options]
@@ -22,6 +25,9 @@ Commands:
   quantize <in.gguf> <out.gguf> --type <t>  write a quantized copy; <t> is one of
                                             ${Object.keys(FILE_TYPE_IDS).join(', ')}
                                             (llama-quantize's per-tensor rules; no imatrix)
+  manifest <file.gguf> [--out <path>]      write the manifest a cluster checks every fetched
+                                            tensor against (default <file.gguf>.manifest.json;
+                                            host it beside the GGUF)
   --help                                    this text
 `;
 
@@ -80,11 +86,19 @@ async function quantize(input: string, output: string, type: string): Promise<nu
   return 0;
 }
 
+async function manifest(path: string, out: string | undefined): Promise<number> {
+  const m = await buildManifest(await openFileSource(path));
+  const target = out ?? `${path}.manifest.json`;
+  await writeFile(target, encodeManifest(m));
+  process.stdout.write(`${target}: ${m.tensors.length} tensors, header ${m.header.sha256.slice(0, 16)}…\n`);
+  return 0;
+}
+
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { type: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { type: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
   } catch (err) {
     process.stderr.write(`kpc-model: ${(err as Error).message}\n${HELP}`);
     return 2;
@@ -98,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'info' && args.length === 1) return await info(args[0]);
     if (command === 'quantize' && args.length === 2 && values.type) return await quantize(args[0], args[1], values.type);
+    if (command === 'manifest' && args.length === 1) return await manifest(args[0], values.out);
   } catch (err) {
     return fail(err);
   }

@@ -3,6 +3,8 @@
  *
  * - `model-spec` — the cluster's model: validated as a model spec, written to
  *   `cluster/model`.
+ * - `model-ref` — the cluster's hosted GGUF model (src/node-models.ts): validated as a
+ *   model reference, written to `cluster/hosted-model`; every node loads its share.
  * - `evict` — a node is out: written to `cluster/evicted/<nodeId>`; every node drops
  *   and refuses it.
  *
@@ -14,6 +16,7 @@ import { KpcError } from './errors.js';
 import { checkModelSpec } from './infer/index.js';
 import type { JsonValue } from './protocol/index.js';
 import type { Entry, Replica } from './sync/index.js';
+import { checkHostedModelDecision, HOSTED_MODEL_KEY, type HostedModelDecision } from './node-models.js';
 
 /** Key of the cluster's agreed model spec. */
 export const MODEL_KEY = 'cluster/model';
@@ -50,9 +53,20 @@ function keyExecutor<P>(
   };
 }
 
-/** The executors a PiNode registers. `onEvict` drops the evicted node's link. */
-export function clusterExecutors(replica: Replica, onEvict: (nodeId: string) => void): Record<string, Executor<any>> {
+/**
+ * The executors a PiNode registers. `onEvict` drops the evicted node's link;
+ * `onModel` starts loading this node's share of an agreed hosted model.
+ */
+export function clusterExecutors(replica: Replica, onEvict: (nodeId: string) => void, onModel: (d: HostedModelDecision) => void = () => undefined): Record<string, Executor<any>> {
   return {
+    'model-ref': keyExecutor<HostedModelDecision>(
+      replica,
+      HOSTED_MODEL_KEY,
+      () => HOSTED_MODEL_KEY,
+      checkHostedModelDecision,
+      (d) => d as unknown as JsonValue,
+      onModel,
+    ),
     'model-spec': keyExecutor(
       replica,
       MODEL_KEY,

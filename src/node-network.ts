@@ -19,6 +19,7 @@ import { MessageType } from './protocol/index.js';
 import type { Runtime } from './runtime.js';
 import type { NodeState } from './state/machine.js';
 import type { Replica } from './sync/index.js';
+import type { HostedModelDecision } from './node-models.js';
 
 /** What the network is built from. */
 export interface NetworkConfig {
@@ -44,6 +45,10 @@ export interface NetworkConfig {
   readyMembers: () => string[];
   isEvicted: (nodeId: string) => boolean;
   onEvicted: (nodeId: string) => void;
+  /** A committed `model-ref` decision (the node loads its share). */
+  onModel: (decision: HostedModelDecision) => void;
+  /** A peer's announced budget for hosted models, bytes. */
+  budgetOf: (nodeId: string) => number | undefined;
   /** Every event of the parts, re-emitted by the node under these names. */
   forward: (type: string, detail: unknown) => void;
   /** Called after a mesh event, so the node re-evaluates its lifecycle. */
@@ -99,7 +104,7 @@ export function createNetwork(c: NetworkConfig): Network {
     identity: c.identity,
     runtime: c.runtime,
     timeoutMs: c.consensusTimeoutMs,
-    executors: clusterExecutors(c.replica, c.onEvicted),
+    executors: clusterExecutors(c.replica, c.onEvicted, c.onModel),
     members: c.readyMembers,
     send: (bytes) => floodConsensus(mesh, bytes),
   });
@@ -116,7 +121,7 @@ export function createNetwork(c: NetworkConfig): Network {
     runtime: c.runtime,
     cache: c.weights,
     mesh: {
-      peers: () => mesh.peers,
+      peers: () => mesh.peers.map((p) => ({ nodeId: p.nodeId, state: p.state, budget: c.budgetOf(p.nodeId) })),
       send: (to, body) => mesh.sendMessage(to, { type: MessageType.INFER, body }),
       onFrame: (cb) => {
         const on = (ev: Event) => {

@@ -1,4 +1,5 @@
 /** Everything a `PiNode` can be configured with, and the parsing of its inputs. */
+import type { TensorStore } from './model/hosted/tensor-store.js';
 import type { AdmissionSettings } from './admission.js';
 import type { Identity } from './crypto/index.js';
 import type { LinkFactory } from './mesh/link.js';
@@ -65,6 +66,18 @@ export interface PiNodeOptions {
   antiEntropyMs?: number;
   /** Clock, timers and randomness; the simulator passes a virtual one. Default: the system's. */
   runtime?: Runtime;
+  /**
+   * Bytes of hosted-model weights this node may hold, announced to the cluster (blocks
+   * are assigned by it). Default: a quarter of `navigator.deviceMemory`, 1 GiB where unknown.
+   */
+  modelBudget?: number;
+  /**
+   * Where downloaded tensors are kept across reloads. Default: one Cache Storage store
+   * shared by the page's nodes (memory where Cache Storage is unavailable).
+   */
+  tensorStore?: TensorStore;
+  /** The fetch used for model files (default: the global one), e.g. to add credentials. */
+  modelFetch?: typeof fetch;
   /** Diagnostic log sink. Default: nothing. */
   log?: (level: 'debug' | 'info' | 'warn', msg: string, ctx?: Record<string, unknown>) => void;
 }

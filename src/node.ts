@@ -21,6 +21,9 @@ import { topK } from './rendezvous.js';
 import type { ClusterGenerateOptions, ClusterInference, ClusterToken } from './infer/cluster/index.js';
 import { WeightCache, type LocalModel } from './infer/index.js';
 import { createNetwork, type Network } from './node-network.js';
+import { NodeModels, type UseModelOptions } from './node-models.js';
+import type { HostedModel } from './model/hosted/hosted-model.js';
+import type { ModelRef } from './model/hosted/model-ref.js';
 import { MATH_PROBE, recoveryActions, runRecoveryLadder, type RecoveryActions, type RecoveryEvent } from './recovery.js';
 import { toHex } from './crypto/index.js';
 import { parseSignalingList, type PiNodeOptions } from './node-options.js';
@@ -57,6 +60,8 @@ export class PiNode extends EventTarget {
   private readonly rt: Runtime;
   private starting: Promise<void> | null = null;
   private readonly changes: StateChange[] = [];
+  /** Hosted models: budget, agreement, this node's share. */
+  private readonly models: NodeModels;
 
   constructor(options: PiNodeOptions) {
     super();
@@ -66,6 +71,13 @@ export class PiNode extends EventTarget {
     this.rt = options.runtime ?? systemRuntime;
     this.machine = new StateMachine({ now: () => this.rt.now() });
     this.machine.addEventListener('statechange', this.forwardState);
+    this.models = new NodeModels({
+      nodeId: () => this.nodeId ?? '',
+      replica: () => this.replica,
+      inference: () => this.net?.inference ?? null,
+      propose: (kind, payload) => this.propose(kind, payload),
+      emit: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
+    }, { budget: options.modelBudget, store: options.tensorStore, fetch: options.modelFetch });
   }
 
   /** Current lifecycle state (spec §3). */
@@ -227,6 +239,8 @@ export class PiNode extends EventTarget {
       admission: this.ticket ?? undefined,
       linkRate: this.options.linkRate,
       onEvicted: (id) => this.onEvicted(id),
+      onModel: (d) => this.models.adopt(d),
+      budgetOf: (id) => this.models.budgetOf(id),
       forward: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
       changed: () => this.evaluate(),
       onSignalingUp: () => this.startDiscoveryWindow(),
@@ -249,6 +263,8 @@ export class PiNode extends EventTarget {
     const change = (ev as CustomEvent<StateChange>).detail;
     this.changes.push(change);
     this.net?.mesh.notifyStateChanged();
+    // READY: the cluster can now count on this node's budget when it assigns blocks.
+    if (change.to === 'READY') void this.models.announceBudget().catch(() => undefined);
     this.dispatchEvent(new CustomEvent<StateChange>('statechange', { detail: change }));
   };
 
@@ -381,7 +397,42 @@ export class PiNode extends EventTarget {
    */
   generate(prompt: string, opts: ClusterGenerateOptions): AsyncIterable<ClusterToken> {
     if (!this.net) throw new KpcError('NODE_STOPPED', 'the node is not running');
-    return this.net.inference.generate(prompt, opts);
+    const hosted = typeof opts.model === 'object' && opts.model !== null && 'footprint' in opts.model ? opts.model.modelId : undefined;
+    // A hosted model: the replicas the cluster agreed on, and this node's announced budget.
+    const extra = hosted ? { replicas: opts.replicas ?? Math.max(this.models.replicasOf(hosted), opts.redundancy ?? 1), budget: opts.budget ?? this.models.budget } : {};
+    return this.net.inference.generate(prompt, { ...opts, ...extra });
+  }
+
+  /**
+   * Runs a hosted GGUF model on the cluster: opens it here (its header, and its
+   * manifest beside it unless `manifest: false` — refusing an unsupported file, a host
+   * without Range or CORS, before any tensor is downloaded), has the cluster agree on
+   * it by consensus (`model-ref`), and resolves with this node's {@link HostedModel}.
+   * Every node then fetches only the blocks assigned to it by its announced budget
+   * (`model-progress` events); pass the result as `generate`'s `model`.
+   * @throws KpcError `GGUF_*`, `MODEL_*`, `TOKENIZER_*`, `CONSENSUS_*`, `NODE_STOPPED`
+   */
+  async useModel(model: string | ModelRef, opts: UseModelOptions = {}): Promise<HostedModel> {
+    if (!this.net) throw new KpcError('NODE_STOPPED', 'the node is not running');
+    return this.models.use(model, opts);
+  }
+
+  /**
+   * This node's copy of an agreed hosted model (opened when the decision committed).
+   * @throws KpcError `INFER_UNKNOWN_MODEL` when the cluster agreed on no such model
+   */
+  hostedModel(modelId: string): Promise<HostedModel> {
+    return this.models.opened(modelId) ?? Promise.reject(new KpcError('INFER_UNKNOWN_MODEL', `no hosted model ${modelId} on this node`, { modelId }));
+  }
+
+  /** Bytes of hosted-model weights this node announced it may hold. */
+  get modelBudget(): number {
+    return this.models.budget;
+  }
+
+  /** Progress of a hosted model's load over the nodes that reported it. */
+  modelProgress(modelId: string): { loadedBytes: number; totalBytes: number; nodes: number } {
+    return this.models.clusterProgress(modelId);
   }
 
   /**

@@ -278,8 +278,11 @@ export class HostedModel extends EventTarget {
     const missing: TensorRange[] = [];
     for (const r of ranges) {
       const stored = await this.#fromStore(r);
-      if (stored) this.#add(r.name, stored, true);
-      else missing.push(r);
+      if (stored) {
+        this.#add(r.name, stored, true);
+        // A content-addressed entry may be another model's: count this model as a user too, so evicting that one keeps it.
+        if (r.sha256) void this.#toStore(r, stored);
+      } else missing.push(r);
     }
     await this.#loader.load(missing, async (r, bytes) => {
       this.#add(r.name, bytes, false);
