@@ -8,6 +8,9 @@ import { LocalModel, type LoadOptions } from '../../src/infer/generate.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../../src/infer/model-spec.js';
 import { loadGgufModel, type ModelLoadProgress } from '../../src/model/load.js';
 import { parseModelRef } from '../../src/model/repo-models.js';
+import { KpcError } from '../../src/errors.js';
+import type { HostedModel } from '../../src/model/hosted/hosted-model.js';
+import type { PiNode } from '../../src/node.js';
 
 /** True when `model` names a procedural preset (`kpc-tiny`, `kpc-small`): weights regenerated, untrained. */
 export function isProceduralModel(model: string): model is ModelPresetName {
@@ -63,6 +66,10 @@ export interface InferenceOptions {
   readonly signal: AbortSignal;
   /** Reports the download of a GGUF model's tensors, when this run loads one. */
   readonly onLoadProgress?: (progress: ModelLoadProgress) => void;
+  /** A GGUF model's manifest URL (default: beside the file, by convention). */
+  readonly manifest?: string;
+  /** In a cluster: nodes holding each block of a GGUF model (default 1). */
+  readonly replicas?: number;
 }
 
 /**
@@ -139,19 +146,52 @@ export class LocalInferenceBackend implements InferenceBackend {
 export const localInferenceBackend: LocalInferenceBackend = new LocalInferenceBackend();
 
 /**
- * The cluster's backend, offered by `<kpc-cluster>`: a procedural model's blocks are
- * spread over the READY nodes of the cluster by one of this page's READY π-nodes
- * (`PiNode.generate`). With no READY node on the page — or for a GGUF model, which
- * nodes do not yet fetch by the block (docs/models.md) — it runs in this tab instead.
+ * The cluster's backend, offered by `<kpc-cluster>`, run by this page's best-connected
+ * READY π-node: a procedural model's blocks are spread over the READY nodes
+ * (`PiNode.generate`); a GGUF model is agreed on by the cluster (`PiNode.useModel`,
+ * once per model and page) and each node downloads only its blocks — the progress
+ * reported is every node's share, summed. With no READY node on the page it runs in
+ * this tab instead.
  */
 export class RegistryInferenceBackend implements InferenceBackend {
+  readonly #hosted = new Map<string, Promise<HostedModel>>();
+
   constructor(private readonly registry: import('../../src/cluster.js').ClusterRegistry) {}
 
   generate(prompt: string, opts: InferenceOptions): AsyncIterable<InferenceToken> {
     const ready = this.registry.nodes.filter((n) => n.state === 'READY');
     // The best-connected node reaches the most layer holders directly.
     const node = ready.sort((a, b) => b.peers.length - a.peers.length)[0];
-    if (!node || !isProceduralModel(opts.model)) return localInferenceBackend.generate(prompt, opts);
-    return node.generate(prompt, { ...opts, model: opts.model as ModelPresetName });
+    if (!node) return localInferenceBackend.generate(prompt, opts);
+    if (isProceduralModel(opts.model)) return node.generate(prompt, { ...opts, model: opts.model as ModelPresetName });
+    return this.#runHosted(node, prompt, opts);
+  }
+
+  async *#runHosted(node: PiNode, prompt: string, opts: InferenceOptions): AsyncGenerator<InferenceToken, void, undefined> {
+    const ref = resolveModelRef(opts.model, localInferenceBackend.modelBase);
+    if (ref.kind !== 'gguf') throw new KpcError('INFER_BAD_SPEC', `${opts.model} is not a GGUF model`);
+    const key = `${ref.url}|${opts.manifest ?? ''}|${opts.replicas ?? 1}`;
+    let opening = this.#hosted.get(key);
+    if (!opening) {
+      opening = node.useModel(ref.url, { ...(opts.manifest ? { manifest: opts.manifest } : {}), replicas: opts.replicas ?? 1 });
+      this.#hosted.set(key, opening);
+      opening.catch(() => this.#hosted.delete(key));
+    }
+    const model = await opening;
+    const report = (): void => {
+      const p = node.modelProgress(model.modelId);
+      opts.onLoadProgress?.({ loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, tensor: '' });
+    };
+    node.addEventListener('model-progress', report);
+    report();
+    try {
+      const { maxTokens, temperature, seed, signal } = opts;
+      for await (const t of node.generate(prompt, { model, maxTokens, temperature, seed, signal })) {
+        node.removeEventListener('model-progress', report);
+        yield t;
+      }
+    } finally {
+      node.removeEventListener('model-progress', report);
+    }
   }
 }

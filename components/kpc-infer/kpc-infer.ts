@@ -127,6 +127,7 @@ function formatRate(rate: number): string {
  * @csspart generate - The Generate button (disabled while running).
  * @csspart stop - The Stop button (disabled when not running).
  * @csspart output - The streamed text (`<pre>`).
+ * @csspart progress - A `<progress>` bar while the model's weights download (in a cluster: every node's share summed); hidden otherwise.
  * @csspart status - Status, token count and tokens/s, or the error (`data-status`: `idle`, `running`, `done`, `stopped`, `error`; `data-tokens`).
  * @csspart route - Where the last token was computed, e.g. "this tab, layers 0–1" (`data-index`); hidden when the backend does not say.
  * @csspart note - Which model runs and what it is; for a procedural model, that its weights are untrained (`data-trained`).
@@ -158,6 +159,21 @@ export class KpcInfer extends LitElement {
    */
   @property()
   model = 'kpc-tiny';
+
+  /**
+   * The manifest of a GGUF model given by URL (per-tensor SHA-256s every node checks
+   * what it fetches against). Default: the model's URL with `.manifest.json` appended;
+   * when there is none the model runs unverified (the note says so).
+   */
+  @property()
+  manifest = '';
+
+  /**
+   * In a cluster, nodes holding each block of a GGUF model (default 1). With 2 or more,
+   * a node that leaves is replaced by one that already holds its blocks.
+   */
+  @property({ converter: numberOr(1) })
+  replicas = 1;
 
   /** Most tokens to produce per run (EOS included). */
   @property({ attribute: 'max-tokens', converter: numberOr(DEFAULTS.maxTokens) })
@@ -274,6 +290,7 @@ export class KpcInfer extends LitElement {
           <button part="stop" type="button" ?disabled=${!running} @click=${this.#onStop}>Stop</button>
         </div>
         <pre part="output" aria-label="Output" tabindex="0">${this.out}</pre>
+        <progress part="progress" ?hidden=${!this.loading} max=${this.loading?.totalBytes ?? 1} value=${this.loading?.loadedBytes ?? 0} aria-label="Model download"></progress>
         <div part="status" role="status" data-status=${this.phase} data-tokens=${this.count}>${this.#statusText()}</div>
         <div part="route" ?hidden=${!this.lastRoute} data-index=${this.lastRoute?.index ?? nothing}>${this.#routeView()}</div>
         <p part="note" data-trained=${isProceduralModel(this.#modelName()) ? 'false' : 'true'}>${modelNote(this.#modelName())}</p>
@@ -319,7 +336,8 @@ export class KpcInfer extends LitElement {
       const onLoadProgress = (p: { loadedBytes: number; totalBytes: number }): void => {
         this.loading = p.loadedBytes < p.totalBytes ? { loadedBytes: p.loadedBytes, totalBytes: p.totalBytes } : null;
       };
-      iterator = backend.generate(prompt, { model, maxTokens, temperature, seed, signal, onLoadProgress })[Symbol.asyncIterator]();
+      const hosting = { ...(this.manifest ? { manifest: this.manifest } : {}), replicas: this.replicas };
+      iterator = backend.generate(prompt, { model, maxTokens, temperature, seed, signal, onLoadProgress, ...hosting })[Symbol.asyncIterator]();
       for (;;) {
         const next = iterator.next();
         next.catch(() => undefined); // an abort may leave it to reject unobserved

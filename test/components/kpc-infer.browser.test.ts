@@ -15,6 +15,7 @@ import {
 } from '../../components/index.js';
 import { ClusterRegistry } from '../../src/cluster.js';
 import { LocalModel, MODEL_PRESETS } from '../../src/infer/index.js';
+import { loadGgufModel } from '../../src/model/index.js';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { cleanup, fixture, nextEvent, part, parts, waitFor } from './util.js';
 
@@ -346,6 +347,37 @@ describe('<kpc-infer>', function () {
     expect(log.tokens[0].route!.every((hop) => hop.nodes.every((id) => ids.has(id)))).to.equal(true);
     const shown = part(el, '[part=route]').textContent ?? '';
     expect(nodes.some((n) => shown.includes(n.nodeId!.slice(0, 8))), shown).to.equal(true);
+  });
+
+  it('inside a <kpc-cluster> of READY nodes, a GGUF URL runs across the nodes: each holds only its blocks, the tokens are one node\'s', async () => {
+    const signaling = (await executeServerCommand('signal-url')) as string;
+    const cluster = `gguf-${Math.random().toString(36).slice(2)}`;
+    const url = '/models/kjv-llama-3m/model-q8_0.gguf';
+    const root = fixture(html`<kpc-cluster signaling=${signaling} cluster-id=${cluster}>
+      ${[0, 1, 2].map((i) => html`<kpc-node autostart identity-slot=${`${cluster}-${i}`}></kpc-node>`)}
+      <kpc-infer model=${url} max-tokens="10" prompt="And God said"></kpc-infer>
+    </kpc-cluster>`);
+    const nodes = [...root.querySelectorAll('kpc-node')];
+    await waitFor(() => nodes.every((n) => n.state === 'READY' && n.peers.length === 2 && n.peers.every((p) => p.state === 'READY')), 30_000, 'three READY nodes');
+    await waitFor(() => nodes.every((n) => n.node!.entries('cluster/capacity/').length === 3), 20_000, 'budgets announced');
+    const el = root.querySelector('kpc-infer')!;
+    let barSeen = false;
+    el.addEventListener('kpc-generate-start', () => {
+      const check = () => {
+        if (!(part(el, '[part=progress]') as HTMLElement).hidden) barSeen = true;
+        else if (el.status === 'running') requestAnimationFrame(check);
+      };
+      requestAnimationFrame(check);
+    });
+    const done = await el.generate();
+    const want: number[] = [];
+    for await (const t of (await loadGgufModel(url)).localModel().generate('And God said', { maxTokens: 10 })) want.push(t.token);
+    expect(done?.tokenIds).to.deep.equal(want);
+    expect(barSeen, 'the progress bar showed while the cluster loaded').to.equal(true);
+    const modelId = (nodes[0].node!.entries('cluster/hosted-model')[0].value as { modelId: string }).modelId;
+    const held = await Promise.all(nodes.map(async (n) => (await n.node!.hostedModel(modelId)).heldBlocks()));
+    expect(held.flat().reduce((k, [f, t]) => k + t - f, 0)).to.equal(8);
+    expect(held.every((b) => b.length > 0)).to.equal(true);
   });
 
   it('removing the element stops its run', async () => {
