@@ -3,13 +3,13 @@
  * graph they see together. `<kpc-cluster>` owns one and shares it through
  * context; headless apps can use it directly.
  *
- * Emits `change` (a node was added or removed, or any node's state, peers or
- * topology changed) — coalesced to one event per microtask.
+ * Emits `change` (a node was added or removed, or any node's state, peers,
+ * topology or hosted-model load changed) — coalesced to one event per microtask.
  */
 import type { PiNode } from './node.js';
 import type { TopologyLink, TopologyNode, TopologySnapshot } from './mesh/types.js';
 
-const NODE_EVENTS = ['statechange', 'peers', 'topology', 'recovery'] as const;
+const NODE_EVENTS = ['statechange', 'peers', 'topology', 'recovery', 'model-progress'] as const;
 const HEALTH_RANK = { ok: 0, suspect: 1, dead: 2 } as const;
 
 /** The page's nodes of one cluster. */

@@ -7,7 +7,7 @@
  * Keys in the replicated state:
  * - `cluster/capacity/<nodeId>` → `{budget}`: bytes of weights the node may hold;
  * - `cluster/hosted-model` → the agreed {@link ModelRef} plus `replicas`;
- * - `cluster/load/<modelId>/<nodeId>` → `{loadedBytes, totalBytes}` (written at the
+ * - `cluster/load/<modelId>/<nodeId>` → `{loadedBytes, totalBytes, blocks}` (written at the
  *   start, at each quarter and at the end of a node's load: enough for a progress bar,
  *   few enough writes for the CRDT).
  */
@@ -152,6 +152,8 @@ export class NodeModels {
       this.#models.set(d.modelId, opening);
       opening.catch(() => this.#models.delete(d.modelId));
     }
+    // Requests may arrive before the header is read: they wait for it rather than fail.
+    this.#host.inference()?.serve(opening, d.modelId);
     void opening.then((m) => this.#load(m, d.replicas)).catch((error: unknown) => this.#host.emit('model-error', { modelId: d.modelId, error }));
   }
 
@@ -182,9 +184,29 @@ export class NodeModels {
     const quarter = p.totalBytes === 0 ? 4 : Math.floor((4 * p.loadedBytes) / p.totalBytes);
     if (replica && this.#reported.get(key) !== quarter) {
       this.#reported.set(key, quarter);
-      void replica.put(key, { loadedBytes: p.loadedBytes, totalBytes: p.totalBytes }).catch(() => undefined);
+      const blocks = p.blocks.map(([f, t]) => [f, t]);
+      void replica.put(key, { loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, blocks }).catch(() => undefined);
     }
     this.#host.emit('model-progress', { ...p, nodeId: me, cluster: this.clusterProgress(p.modelId, p) } satisfies ModelProgressDetail);
+  }
+
+  /** The agreed hosted model's id, if the cluster agreed on one. */
+  agreedModelId(): string | undefined {
+    const v = this.#host.replica()?.get(HOSTED_MODEL_KEY)?.value as { modelId?: unknown } | undefined;
+    return typeof v?.modelId === 'string' ? v.modelId : undefined;
+  }
+
+  /** Blocks each node reported holding of a model (from the cluster state; malformed reports skipped). */
+  holdings(modelId: string): Map<string, Array<[number, number]>> {
+    const out = new Map<string, Array<[number, number]>>();
+    const prefix = `${LOAD_PREFIX}${modelId}/`;
+    for (const e of this.#host.replica()?.entries(prefix) ?? []) {
+      const blocks = (e.value as { blocks?: unknown })?.blocks;
+      if (!Array.isArray(blocks)) continue;
+      const ok = blocks.filter((b): b is [number, number] => Array.isArray(b) && b.length === 2 && Number.isInteger(b[0]) && Number.isInteger(b[1]) && b[0] < b[1]);
+      out.set(e.key.slice(prefix.length), ok);
+    }
+    return out;
   }
 
   /** Bytes loaded and to load over the nodes that reported for a model (this node's live figures included). */

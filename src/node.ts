@@ -425,6 +425,14 @@ export class PiNode extends EventTarget {
     return this.models.opened(modelId) ?? Promise.reject(new KpcError('INFER_UNKNOWN_MODEL', `no hosted model ${modelId} on this node`, { modelId }));
   }
 
+  /**
+   * Blocks each node reported holding of the cluster's agreed hosted model (or of
+   * `modelId`), by node id; empty when there is none.
+   */
+  modelHoldings(modelId: string | undefined = this.models.agreedModelId()): Map<string, Array<[number, number]>> {
+    return modelId ? this.models.holdings(modelId) : new Map();
+  }
+
   /** Bytes of hosted-model weights this node announced it may hold. */
   get modelBudget(): number {
     return this.models.budget;

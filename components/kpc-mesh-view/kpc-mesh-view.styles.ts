@@ -55,6 +55,19 @@ export const styles = [
       stroke-width: var(--kpc-mesh-local-outline-width, 3px);
     }
 
+    /* The segment ring: no fill, a coloured stroke, after the node rules so it wins. */
+    [part='node'] circle.segment,
+    [part='node'][data-local] circle.segment {
+      fill: none;
+      stroke-width: 3px;
+      stroke: var(--kpc-mesh-segment-0, #2563eb);
+    }
+    [part='node'] circle.segment.s1 { stroke: var(--kpc-mesh-segment-1, #d97706); }
+    [part='node'] circle.segment.s2 { stroke: var(--kpc-mesh-segment-2, #7c3aed); }
+    [part='node'] circle.segment.s3 { stroke: var(--kpc-mesh-segment-3, #0d9488); }
+    [part='node'] circle.segment.s4 { stroke: var(--kpc-mesh-segment-4, #db2777); }
+    [part='node'] circle.segment.s5 { stroke: var(--kpc-mesh-segment-5, #65a30d); }
+
     [part='node'] text,
     .empty {
       fill: var(--kpc-mesh-label-color, currentColor);

@@ -54,9 +54,11 @@ export function circleLayout(count: number, cx: number, cy: number, radius: numb
  *
  * @csspart svg - The `<svg>` (role `img`, labelled "N nodes, M links", plus "(S suspect, D dead)" when there are any).
  * @csspart node - One `<g>` per node (`data-node-id`, `data-state`, `data-local` on this page's nodes) holding a circle and a label.
+ * @csspart segment - The ring around a node holding blocks of the cluster's hosted model, coloured by segment (the node's `data-segment` holds its blocks, e.g. `0-2`).
  * @csspart link - One `<line>` per link (`data-a`, `data-b`: the node ids; `data-health`: `ok`, `suspect` or `dead`).
  *
  * @cssprop [--kpc-state-ready=#15803d] - Fill of READY nodes (and likewise `--kpc-state-bootstrap`, `-discovering`, `-connecting`, `-syncing`, `-degraded`, `-recovering`, `-offline`, `-unknown`).
+ * @cssprop [--kpc-mesh-segment-0=#2563eb] - Ring colour of the first segment's holders (and `--kpc-mesh-segment-1` … `-5`: #d97706, #7c3aed, #0d9488, #db2777, #65a30d; segments beyond 6 reuse them).
  * @cssprop [--kpc-mesh-background=transparent] - Background of the drawing.
  * @cssprop [--kpc-mesh-border=1px solid #e5e7eb] - Border of the drawing.
  * @cssprop [--kpc-mesh-radius=0.5rem] - Corner radius of the drawing.
@@ -96,6 +98,8 @@ export class KpcMeshView extends LitElement {
 
   @state() private snapshot: TopologySnapshot = EMPTY;
   @state() private localIds: ReadonlySet<string> = new Set();
+  /** Segment index and blocks of each node holding part of the cluster's hosted model. */
+  @state() private segments: ReadonlyMap<string, { index: number; label: string }> = new Map();
 
   private watched: ClusterRegistry | null = null;
   private readonly onChange = (): void => this.refresh();
@@ -155,10 +159,12 @@ export class KpcMeshView extends LitElement {
               const p = at.get(node.nodeId)!;
               const local = this.localIds.has(node.nodeId);
               const state = toDisplayState(node.state);
+              const seg = this.segments.get(node.nodeId);
               return svg`
                 <g part="node" data-node-id=${node.nodeId} data-state=${state} ?data-local=${local}
-                  transform="translate(${p.x} ${p.y})">
-                  <title>${node.nodeId} — ${state}${local ? ' (this page)' : ''}</title>
+                  data-segment=${seg?.label ?? nothing} transform="translate(${p.x} ${p.y})">
+                  <title>${node.nodeId} — ${state}${local ? ' (this page)' : ''}${seg ? ` — blocks ${seg.label}` : ''}</title>
+                  ${seg ? svg`<circle part="segment" class=${`segment s${seg.index % 6}`} r=${nodeR + 3.5}></circle>` : nothing}
                   <circle r=${nodeR}></circle>
                   <text y=${nodeR + 4}>${node.nodeId.slice(0, 8)}</text>
                 </g>`;
@@ -191,7 +197,27 @@ export class KpcMeshView extends LitElement {
     const registry = this.watched;
     this.snapshot = registry ? registry.topology() : EMPTY;
     this.localIds = new Set(registry ? registry.nodes.map((n) => n.nodeId).filter((id): id is string => !!id) : []);
+    this.segments = segmentsOf(registry);
   }
+}
+
+/** Each holder's segment of the cluster's hosted model, as a running node of the registry knows it: ranges in block order get indices 0, 1, … */
+function segmentsOf(registry: ClusterRegistry | null): Map<string, { index: number; label: string }> {
+  const node = registry?.nodes.find((n) => n.state === 'READY' || n.state === 'DEGRADED');
+  const out = new Map<string, { index: number; label: string }>();
+  if (!node) return out;
+  let holdings: Map<string, Array<[number, number]>>;
+  try {
+    holdings = node.modelHoldings();
+  } catch {
+    return out;
+  }
+  const label = (blocks: Array<[number, number]>) => blocks.map(([f, t]) => (t - f === 1 ? `${f}` : `${f}-${t - 1}`)).join(',');
+  const firsts = [...new Set([...holdings.values()].filter((b) => b.length > 0).map((b) => b[0][0]))].sort((a, b) => a - b);
+  for (const [id, blocks] of holdings) {
+    if (blocks.length > 0) out.set(id, { index: firsts.indexOf(blocks[0][0]), label: label(blocks) });
+  }
+  return out;
 }
 
 declare global {

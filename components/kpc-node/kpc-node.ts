@@ -8,6 +8,7 @@ import { PiNode, parseSignalingList, type PiNodeOptions } from '../../src/node.j
 import type { StateChange } from '../../src/state/machine.js';
 import type { Decision } from '../../src/consensus/index.js';
 import type { RecoveryEvent } from '../../src/recovery.js';
+import type { ModelProgressDetail } from '../../src/node-models.js';
 import { clusterContext, type ClusterContext } from '../context.js';
 import { EVENT_INIT, iceServersConverter, validIceServers } from '../shared/config.js';
 import type { DisplayState } from '../shared/state-colors.js';
@@ -85,6 +86,7 @@ function given(value: string | null | undefined): value is string {
  * @event {CustomEvent<KpcSignalingDetail>} kpc-signaling-change - A signaling server connected or dropped. Detail: `{ url, connected }`.
  * @event {CustomEvent<RecoveryEvent>} kpc-recovery - Each step of the recovery ladder (spec §7): a strategy starting, then how it ended. Detail: `{ strategy, phase, healthy?, at, detail? }`.
  * @event {CustomEvent<Decision>} kpc-decision - A cluster decision committed (spec §5.2). Detail: the decision (`slot`, `kind`, `payload`, `status`).
+ * @event {CustomEvent<ModelProgressDetail>} kpc-model-progress - This node's share of a hosted GGUF model is downloading (or came from its cache). Detail: `{ nodeId, modelId, loadedBytes, totalBytes, cachedBytes, blocks, tensor?, cluster: { loadedBytes, totalBytes, nodes } }`.
  * @event {CustomEvent<KpcErrorDetail>} kpc-error - Start failed (bad settings, identity store failure) or the node dropped an invalid input. Detail: `{ error, source?, from? }`.
  *
  * @csspart base - The card around everything.
@@ -95,6 +97,7 @@ function given(value: string | null | undefined): value is string {
  * @csspart error - The last error, shown until the next successful start.
  * @csspart sync - Replicated cluster state held: keys and signed deltas (`data-keys`).
  * @csspart decision - The last consensus decision (`data-kind`, `data-status`), once there is one.
+ * @csspart model - The blocks of a hosted model this node holds and the bytes it downloaded (`data-loaded`, `data-total`, `data-blocks` e.g. `0-2`); absent until the cluster runs one.
  * @csspart recovery - The running recovery strategy, then its outcome (`data-strategy`, `data-phase`, `data-healthy` once it restored health); absent until the node's first recovery.
  *
  * @cssprop [--kpc-state-bootstrap=#0f766e] - Colour of BOOTSTRAP (and likewise `--kpc-state-discovering`, `-connecting`, `-syncing`, `-ready`, `-degraded`, `-recovering`, `-offline`, `-idle`).
@@ -164,6 +167,7 @@ export class KpcNode extends LitElement {
   @state() private lastDecision: { kind: string; slot: number; status: string } | null = null;
   /** The last recovery event of the current node: a running strategy or the outcome of one. */
   @state() private lastRecovery: RecoveryEvent | null = null;
+  @state() private modelLoad: ModelProgressDetail | null = null;
 
   private current: PiNode | null = null;
   /** Settings the current node runs with; null once it was torn down. */
@@ -266,10 +270,23 @@ export class KpcNode extends LitElement {
               >decided #${this.lastDecision.slot}: ${this.lastDecision.kind}${this.lastDecision.status === 'executed' ? '' : ` (${this.lastDecision.status})`}</span
             >`
           : nothing}
+        ${this.renderModel()}
         ${this.renderRecovery()}
         ${this.lastError ? html`<span part="error" role="alert">${this.lastError.message}</span>` : nothing}
       </div>
     `;
+  }
+
+  private renderModel() {
+    const m = this.modelLoad;
+    if (!m) return nothing;
+    const mb = (n: number) => (n / 1048576).toFixed(1);
+    const blocks = m.blocks.map(([f, t]) => (t - f === 1 ? `${f}` : `${f}-${t - 1}`)).join(',');
+    const label = m.blocks.length === 0 ? 'no blocks' : `blocks ${blocks}`;
+    const cached = m.cachedBytes > 0 ? ` (${mb(m.cachedBytes)} cached)` : '';
+    return html`<span part="model" data-loaded=${m.loadedBytes} data-total=${m.totalBytes} data-blocks=${blocks}
+      title=${`model ${m.modelId.slice(0, 16)}…`}>${label} · ${mb(m.loadedBytes)}/${mb(m.totalBytes)} MB${cached}</span
+    >`;
   }
 
   private renderRecovery() {
@@ -430,6 +447,11 @@ export class KpcNode extends LitElement {
         const e = (ev as CustomEvent<RecoveryEvent>).detail;
         this.lastRecovery = e;
         this.emit<RecoveryEvent>('kpc-recovery', e);
+      },
+      'model-progress': (ev) => {
+        const d = (ev as CustomEvent<ModelProgressDetail>).detail;
+        this.modelLoad = d;
+        this.emit<ModelProgressDetail>('kpc-model-progress', d);
       },
       reject: (ev) => {
         const { error, source, from } = (ev as CustomEvent<KpcErrorDetail>).detail;

@@ -355,29 +355,43 @@ describe('<kpc-infer>', function () {
     const url = '/models/kjv-llama-3m/model-q8_0.gguf';
     const root = fixture(html`<kpc-cluster signaling=${signaling} cluster-id=${cluster}>
       ${[0, 1, 2].map((i) => html`<kpc-node autostart identity-slot=${`${cluster}-${i}`}></kpc-node>`)}
+      <kpc-mesh-view></kpc-mesh-view>
       <kpc-infer model=${url} max-tokens="10" prompt="And God said"></kpc-infer>
     </kpc-cluster>`);
     const nodes = [...root.querySelectorAll('kpc-node')];
+    const progress: Array<{ nodeId: string; loadedBytes: number; totalBytes: number }> = [];
+    for (const n of nodes) n.addEventListener('kpc-model-progress', (e) => progress.push((e as CustomEvent).detail));
     await waitFor(() => nodes.every((n) => n.state === 'READY' && n.peers.length === 2 && n.peers.every((p) => p.state === 'READY')), 30_000, 'three READY nodes');
     await waitFor(() => nodes.every((n) => n.node!.entries('cluster/capacity/').length === 3), 20_000, 'budgets announced');
     const el = root.querySelector('kpc-infer')!;
     let barSeen = false;
-    el.addEventListener('kpc-generate-start', () => {
-      const check = () => {
-        if (!(part(el, '[part=progress]') as HTMLElement).hidden) barSeen = true;
-        else if (el.status === 'running') requestAnimationFrame(check);
-      };
-      requestAnimationFrame(check);
+    const bar = part(el, '[part=progress]') as HTMLProgressElement;
+    const watch = new MutationObserver(() => {
+      if (!bar.hidden && bar.value > 0) barSeen = true;
     });
+    watch.observe(bar, { attributes: true });
     const done = await el.generate();
     const want: number[] = [];
     for await (const t of (await loadGgufModel(url)).localModel().generate('And God said', { maxTokens: 10 })) want.push(t.token);
     expect(done?.tokenIds).to.deep.equal(want);
+    watch.disconnect();
     expect(barSeen, 'the progress bar showed while the cluster loaded').to.equal(true);
     const modelId = (nodes[0].node!.entries('cluster/hosted-model')[0].value as { modelId: string }).modelId;
     const held = await Promise.all(nodes.map(async (n) => (await n.node!.hostedModel(modelId)).heldBlocks()));
     expect(held.flat().reduce((k, [f, t]) => k + t - f, 0)).to.equal(8);
     expect(held.every((b) => b.length > 0)).to.equal(true);
+    // Each <kpc-node> says which blocks it holds and what it downloaded; kpc-model-progress came from every node.
+    for (const [i, n] of nodes.entries()) {
+      const shown = n.shadowRoot!.querySelector('[part=model]')!;
+      expect(shown.getAttribute('data-blocks')).to.equal(held[i].map(([f, t]) => (t - f === 1 ? `${f}` : `${f}-${t - 1}`)).join(','));
+      expect(shown.getAttribute('data-loaded')).to.equal(shown.getAttribute('data-total'));
+      expect(progress.some((p) => p.nodeId === n.nodeId)).to.equal(true);
+    }
+    // The mesh view rings each node in its segment's colour: three holders, three segments.
+    const mesh = root.querySelector('kpc-mesh-view')!;
+    await waitFor(() => mesh.shadowRoot!.querySelectorAll('[part=segment]').length === 3, 10_000, 'segment rings');
+    const rings = [...mesh.shadowRoot!.querySelectorAll('[part=segment]')].map((r) => r.getAttribute('class'));
+    expect(new Set(rings).size).to.equal(3);
   });
 
   it('removing the element stops its run', async () => {

@@ -86,7 +86,8 @@ describe('<kpc-node>', function () {
     await waitFor(() => allReadyWith(nodes, 2) && nodes.every((n) => n.peers.every((p) => p.state === 'READY')), 30_000, 'three READY nodes');
     await nodes[0].node!.put('demo/a', 1);
     await nodes[1].node!.put('demo/b', 2);
-    await waitFor(() => nodes.every((n) => part(n, '[part=sync]').getAttribute('data-keys') === '2'), 20_000, 'two keys shown everywhere');
+    // Five keys: the two written here and each node's announced model budget (cluster/capacity/<id>).
+    await waitFor(() => nodes.every((n) => part(n, '[part=sync]').getAttribute('data-keys') === '5'), 20_000, 'five keys shown everywhere');
     const decisions: string[] = [];
     nodes[2].addEventListener('kpc-decision', (ev) => decisions.push((ev as CustomEvent<{ kind: string }>).detail.kind));
     await nodes[0].node!.propose('evict', { nodeId: 'f'.repeat(32), reason: 'demo' });

@@ -52,6 +52,7 @@ export class ClusterInference extends EventTarget {
   readonly #mesh: InferenceMesh;
   readonly #rt: Runtime;
   readonly #timeoutMs: number;
+  readonly #loadTimeoutMs: number;
   readonly #livenessMs: number;
   readonly #maxFrame: number;
   readonly #server: SegmentServer;
@@ -75,6 +76,7 @@ export class ClusterInference extends EventTarget {
     this.#rt = opts.runtime ?? systemRuntime;
     this.#customRuntime = opts.runtime !== undefined;
     this.#timeoutMs = opts.timeoutMs ?? 5_000;
+    this.#loadTimeoutMs = Math.max(this.#timeoutMs, opts.loadTimeoutMs ?? 120_000);
     this.#livenessMs = opts.livenessMs ?? 50;
     this.#maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#server = new SegmentServer({ cache: opts.cache ?? new WeightCache(), maxKvBytes: opts.maxKvBytes, maxModelParams: opts.maxModelParams });
@@ -102,10 +104,14 @@ export class ClusterInference extends EventTarget {
 
   /**
    * Serves a hosted model (e.g. `HostedModel`): requests naming its id are answered for
-   * any blocks, fetching those this node does not hold yet.
+   * any blocks, fetching those this node does not hold yet. Given a promise (a model
+   * still opening) and its id, requests for it wait until it is open.
    */
-  serve(provider: SegmentProvider): void {
-    this.#server.registerProvider(provider);
+  serve(provider: SegmentProvider | Promise<SegmentProvider>, modelId?: string): void {
+    if (provider instanceof Promise) {
+      if (modelId === undefined) throw new KpcError('INFER_BAD_INPUT', 'a provider still opening needs its model id');
+      this.#server.registerPending(modelId, provider);
+    } else this.#server.registerProvider(provider);
   }
 
   /** Stops listening; pending requests fail as if their links closed, and KV caches kept for others are dropped. */
@@ -266,6 +272,7 @@ export class ClusterInference extends EventTarget {
     const canSend = job.specBytes !== undefined;
     let withSpec = canSend && node !== this.nodeId && !this.#specSent.has(key);
     let retried = false;
+    let unknownTries = 0;
     for (;;) {
       aborted(signal);
       const req: RequestFrame = {
@@ -276,7 +283,11 @@ export class ClusterInference extends EventTarget {
       };
       const { dim, vocab } = job.spec;
       const expect = ((r.lastRow ? 1 : r.rows) * dim + (r.logits ? vocab : 0)) * 4;
-      const o = node === this.nodeId ? await this.#local(req) : await this.#remote(node, req, expect, t0, signal);
+      // A hosted model's holder may be downloading its blocks before its first answer: a dead
+      // node is still caught at once (its link closes), a slow download is not a failure.
+      const timeout = job.remote && !job.answered.has(node) ? this.#loadTimeoutMs : this.#timeoutMs;
+      const o = node === this.nodeId ? await this.#local(req) : await this.#remote(node, req, expect, t0, signal, timeout);
+      if (o.ok) job.answered.add(node);
       aborted(signal);
       if (o.ok) {
         if (withSpec) this.#specSent.add(key);
@@ -284,6 +295,11 @@ export class ClusterInference extends EventTarget {
       }
       if (o.error.code === 'INFER_UNKNOWN_MODEL' && canSend && !withSpec) {
         withSpec = true;
+        continue;
+      }
+      if (o.error.code === 'INFER_UNKNOWN_MODEL' && job.remote && unknownTries++ < 20) {
+        // The cluster's decision on a hosted model may reach that node a moment after our request.
+        await new Promise<void>((resolve) => this.#rt.setTimeout(() => resolve(), 100));
         continue;
       }
       if (o.reason === 'timeout' && !retried) {
@@ -301,11 +317,11 @@ export class ClusterInference extends EventTarget {
     return { ok: true, hidden: bytesToFloats(reply.payload), checksum: reply.checksum };
   }
 
-  #remote(node: string, req: RequestFrame, expect: number, t0: number, signal: AbortSignal | undefined): Promise<Outcome> {
+  #remote(node: string, req: RequestFrame, expect: number, t0: number, signal: AbortSignal | undefined, timeoutMs: number): Promise<Outcome> {
     const elapsed = () => this.#rt.now() - t0;
     if (this.#closed || !this.#send(node, encodeFrame(req))) return Promise.resolve(this.#failed('closed', `no open link to ${node}`, elapsed()));
     return new Promise<Outcome>((resolve) => {
-      const timer = this.#rt.setTimeout(() => p.finish(this.#failed('timeout', `no reply from ${node} in ${this.#timeoutMs} ms`, elapsed())), this.#timeoutMs);
+      const timer = this.#rt.setTimeout(() => p.finish(this.#failed('timeout', `no reply from ${node} in ${timeoutMs} ms`, elapsed())), timeoutMs);
       const poll = this.#rt.setInterval(() => {
         if (!this.#mesh.peers().some((x) => x.nodeId === node)) p.finish(this.#failed('closed', `the link to ${node} closed`, elapsed()));
       }, this.#livenessMs);

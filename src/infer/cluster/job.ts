@@ -99,6 +99,12 @@ export class InferenceJob {
   readonly specBytes: Uint8Array | undefined;
   /** Every node that was sent work (to be told when the job ends). */
   readonly used = new Set<string>();
+  /** Nodes that answered a request of this job (a hosted model's first answer may wait for a download). */
+  readonly answered = new Set<string>();
+  /** True when the holders embed and compute logits (a model the requester does not hold). */
+  get remote(): boolean {
+    return this.#remote;
+  }
   readonly #tr: Transformer;
   readonly #t: JobTransport;
   readonly #r: number;

@@ -58,6 +58,7 @@ export class SegmentServer {
   readonly #models = new Map<string, Transformer>();
   /** Hosted models: blocks fetched on first request. */
   readonly #providers = new Map<string, SegmentProvider>();
+  readonly #pending = new Map<string, Promise<SegmentProvider>>();
   // Insertion order is recency (re-inserted on use): the first entry is the LRU.
   readonly #kv = new Map<string, KvEntry>();
   #kvBytes = 0;
@@ -108,6 +109,17 @@ export class SegmentServer {
    */
   registerProvider(provider: SegmentProvider): void {
     this.#providers.set(provider.modelId, provider);
+    this.#pending.delete(provider.modelId);
+  }
+
+  /**
+   * A hosted model this node agreed to serve but is still opening (reading its header):
+   * requests naming it wait for it instead of being refused as unknown.
+   */
+  registerPending(modelId: string, provider: Promise<SegmentProvider>): void {
+    if (this.#providers.has(modelId)) return;
+    this.#pending.set(modelId, provider);
+    provider.then((p) => this.registerProvider(p), () => this.#pending.delete(modelId));
   }
 
   #checkSize(spec: CheckedModelSpec): void {
@@ -122,6 +134,8 @@ export class SegmentServer {
    */
   async handle(requester: string, req: RequestFrame): Promise<{ reply: ResultFrame | ErrorFrame; penalize: boolean }> {
     try {
+      const opening = this.#pending.get(req.modelId);
+      if (opening) await opening.catch(() => undefined);
       const provider = this.#providers.get(req.modelId);
       if (provider) {
         this.#check(req, provider.transformer.spec);

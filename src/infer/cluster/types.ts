@@ -78,6 +78,11 @@ export interface ClusterInferenceOptions {
   cache?: WeightCache;
   /** A reply slower than this counts as lost, ms (one retry, then the node is replaced). Default 5000. */
   timeoutMs?: number;
+  /**
+   * For a hosted model, how long a node's first answer in a job may take, ms: it may be
+   * downloading its blocks (a closed link is still noticed at once). Default 120 000.
+   */
+  loadTimeoutMs?: number;
   /** How often a pending request checks that its node is still linked, ms. Default 50. */
   livenessMs?: number;
   /** Largest INFER body sent; bigger messages are split into parts. Default 256 KiB minus the 116-byte envelope. */
