@@ -55,6 +55,8 @@ describe('HostedModel', () => {
     const host = rangeHost(files);
     const model = await HostedModel.open(URL_, { fetch: host.fetch });
     assert.equal(model.verified, true);
+    // The header is hashed from the reads that parsed it: no second download of it.
+    assert.ok(requested(host.log) <= 64 * 1024 + model.file.headerByteLength, `${requested(host.log)} bytes to open`);
     const before = host.log.length;
     await model.ensure(2, 4);
     const tensorBytes = model.footprint.blockBytes[2] + model.footprint.blockBytes[3];
@@ -115,6 +117,8 @@ describe('HostedModel', () => {
     const host = rangeHost(files);
     const first = await HostedModel.open(URL_, { fetch: host.fetch, store });
     await first.ensure(0, 8, { embed: true, head: true });
+    // The tied head is the embedding: counted once, so a whole load ends at exactly its total.
+    assert.equal(first.progress.loadedBytes, first.progress.totalBytes);
     const second = await HostedModel.open(URL_, { fetch: host.fetch, store });
     const before = host.log.length;
     await second.ensure(0, 8, { embed: true, head: true });

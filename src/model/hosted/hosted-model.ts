@@ -13,6 +13,7 @@ import { KpcError, isKpcError } from '../../errors.js';
 import type { GgufFile, GgufTensorInfo } from '../../gguf/file.js';
 import { HttpSource } from '../../gguf/http.js';
 import { readGguf } from '../../gguf/reader.js';
+import type { ByteSource } from '../../gguf/source.js';
 import { LocalModel, type ModelInfo, type TextCodec } from '../../infer/generate.js';
 import { Transformer } from '../../infer/forward.js';
 import type { ModelFootprint } from '../../infer/cluster/capacity.js';
@@ -67,6 +68,30 @@ function tensorNames(file: GgufFile, from: number, to: number, embed: boolean, h
   }
   if (head) names.push(OUTPUT_NORM, file.findTensor(OUTPUT) ? OUTPUT : TOKEN_EMBD);
   return names;
+}
+
+/**
+ * Keeps the bytes read from the start of a file, so the header's hash is taken from the
+ * reads that parsed it rather than a second download of it.
+ */
+class PrefixSource implements ByteSource {
+  #prefix = new Uint8Array(0);
+  constructor(private readonly inner: ByteSource) {}
+  get size(): number | undefined {
+    return this.inner.size;
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const end = offset + length;
+    if (end <= this.#prefix.byteLength) return this.#prefix.subarray(offset, end);
+    const bytes = await this.inner.read(offset, length);
+    if (offset === this.#prefix.byteLength) {
+      const grown = new Uint8Array(offset + bytes.byteLength);
+      grown.set(this.#prefix);
+      grown.set(bytes, offset);
+      this.#prefix = grown;
+    }
+    return bytes;
+  }
 }
 
 /** A hosted GGUF model as one node holds it (see the module comment). */
@@ -131,7 +156,7 @@ export class HostedModel extends EventTarget {
     const urls = typeof model === 'string' ? [model] : model.urls;
     let lastError: unknown;
     for (const url of urls) {
-      const source = new HttpSource(url, { fetch: opts.fetch, signal: opts.signal });
+      const source = new PrefixSource(new HttpSource(url, { fetch: opts.fetch, signal: opts.signal }));
       let file: GgufFile;
       let header: Uint8Array;
       try {
@@ -247,7 +272,8 @@ export class HostedModel extends EventTarget {
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > this.config.layers || from > to) {
       throw new KpcError('INFER_BAD_INPUT', `blocks [${from}, ${to}) are not within the model's ${this.config.layers}`, { from, to });
     }
-    const names = tensorNames(this.file, from, to, parts.embed ?? false, parts.head ?? false);
+    // A tied head is the embedding: one tensor, asked for once.
+    const names = [...new Set(tensorNames(this.file, from, to, parts.embed ?? false, parts.head ?? false))];
     for (const n of names) this.#asked.add(n);
     const waits: Promise<void>[] = [];
     const fresh: GgufTensorInfo[] = [];
