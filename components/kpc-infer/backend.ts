@@ -4,7 +4,7 @@
  * `<kpc-cluster>` may offer one that pipelines the model's blocks over the mesh
  * (`ClusterContext.inference`), and the element's `backend` property takes any other.
  */
-import { LocalModel, type LoadOptions } from '../../src/infer/generate.js';
+import { LocalModel, type LoadOptions, type ModelInfo } from '../../src/infer/generate.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../../src/infer/model-spec.js';
 import { loadGgufModel, type ModelLoadProgress } from '../../src/model/load.js';
 import { parseModelRef } from '../../src/model/repo-models.js';
@@ -70,7 +70,12 @@ export interface InferenceOptions {
   readonly manifest?: string;
   /** In a cluster: nodes holding each block of a GGUF model (default 1). */
   readonly replicas?: number;
+  /** The prompt was formatted by the model's chat template ({@link InferenceBackend.chatFormat}). */
+  readonly chat?: boolean;
 }
+
+/** A model's chat template and the texts of its BOS/EOS. */
+export type ChatFormat = NonNullable<ModelInfo['chat']>;
 
 /**
  * A source of tokens. `generate` streams the continuation of `prompt`; errors
@@ -78,6 +83,12 @@ export interface InferenceOptions {
  */
 export interface InferenceBackend {
   generate(prompt: string, opts: InferenceOptions): AsyncIterable<InferenceToken>;
+  /**
+   * The chat template of `model` (loading it if needed), or undefined when it has none;
+   * `<kpc-infer chat>` formats its conversation with it. Optional: without it the
+   * element runs plain completion.
+   */
+  chatFormat?(model: string, opts?: Pick<InferenceOptions, 'manifest' | 'replicas'>): Promise<ChatFormat | undefined>;
 }
 
 /** The node name the local backend puts in its routes: this page, no π-node involved. */
@@ -137,8 +148,14 @@ export class LocalInferenceBackend implements InferenceBackend {
   async *generate(prompt: string, opts: InferenceOptions): AsyncGenerator<InferenceToken, void, undefined> {
     const model = await this.model(opts.model, opts.onLoadProgress);
     const route: readonly RouteSegment[] = Object.freeze([Object.freeze({ segment: Object.freeze([0, model.spec.layers] as const), nodes: Object.freeze([THIS_TAB]) })]);
-    const { maxTokens, temperature, seed, signal } = opts;
-    for await (const item of model.generate(prompt, { maxTokens, temperature, seed, signal })) yield { ...item, route };
+    const { maxTokens, temperature, seed, signal, chat } = opts;
+    for await (const item of model.generate(prompt, { maxTokens, temperature, seed, signal, chat })) yield { ...item, route };
+  }
+
+  /** The model's chat template (procedural models and GGUF files without one: undefined). */
+  async chatFormat(model: string): Promise<ChatFormat | undefined> {
+    if (isProceduralModel(model)) return undefined;
+    return (await this.model(model)).info.chat;
   }
 }
 
@@ -159,17 +176,29 @@ export class RegistryInferenceBackend implements InferenceBackend {
   constructor(private readonly registry: import('../../src/cluster.js').ClusterRegistry) {}
 
   generate(prompt: string, opts: InferenceOptions): AsyncIterable<InferenceToken> {
-    const ready = this.registry.nodes.filter((n) => n.state === 'READY');
-    // The best-connected node reaches the most layer holders directly.
-    const node = ready.sort((a, b) => b.peers.length - a.peers.length)[0];
+    const node = this.#node();
     if (!node) return localInferenceBackend.generate(prompt, opts);
     if (isProceduralModel(opts.model)) return node.generate(prompt, { ...opts, model: opts.model as ModelPresetName });
     return this.#runHosted(node, prompt, opts);
   }
 
-  async *#runHosted(node: PiNode, prompt: string, opts: InferenceOptions): AsyncGenerator<InferenceToken, void, undefined> {
-    const ref = resolveModelRef(opts.model, localInferenceBackend.modelBase);
-    if (ref.kind !== 'gguf') throw new KpcError('INFER_BAD_SPEC', `${opts.model} is not a GGUF model`);
+  /** The chat template of a model (a GGUF model is agreed on by the cluster first, as for a run). */
+  async chatFormat(model: string, opts: Pick<InferenceOptions, 'manifest' | 'replicas'> = {}): Promise<ChatFormat | undefined> {
+    const node = this.#node();
+    if (!node) return localInferenceBackend.chatFormat(model);
+    if (isProceduralModel(model)) return undefined;
+    return (await this.#open(node, model, opts)).info.chat;
+  }
+
+  #node(): PiNode | undefined {
+    // The best-connected node reaches the most layer holders directly.
+    return this.registry.nodes.filter((n) => n.state === 'READY').sort((a, b) => b.peers.length - a.peers.length)[0];
+  }
+
+  /** The cluster's copy of a GGUF model, agreed once per URL, manifest and replicas. */
+  #open(node: PiNode, model: string, opts: Pick<InferenceOptions, 'manifest' | 'replicas'>): Promise<HostedModel> {
+    const ref = resolveModelRef(model, localInferenceBackend.modelBase);
+    if (ref.kind !== 'gguf') return Promise.reject(new KpcError('INFER_BAD_SPEC', `${model} is not a GGUF model`));
     const key = `${ref.url}|${opts.manifest ?? ''}|${opts.replicas ?? 1}`;
     let opening = this.#hosted.get(key);
     if (!opening) {
@@ -177,7 +206,11 @@ export class RegistryInferenceBackend implements InferenceBackend {
       this.#hosted.set(key, opening);
       opening.catch(() => this.#hosted.delete(key));
     }
-    const model = await opening;
+    return opening;
+  }
+
+  async *#runHosted(node: PiNode, prompt: string, opts: InferenceOptions): AsyncGenerator<InferenceToken, void, undefined> {
+    const model = await this.#open(node, opts.model, opts);
     const report = (): void => {
       const p = node.modelProgress(model.modelId);
       opts.onLoadProgress?.({ loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, tensor: '' });
@@ -185,8 +218,8 @@ export class RegistryInferenceBackend implements InferenceBackend {
     node.addEventListener('model-progress', report);
     report();
     try {
-      const { maxTokens, temperature, seed, signal } = opts;
-      for await (const t of node.generate(prompt, { model, maxTokens, temperature, seed, signal })) {
+      const { maxTokens, temperature, seed, signal, chat } = opts;
+      for await (const t of node.generate(prompt, { model, maxTokens, temperature, seed, signal, chat })) {
         node.removeEventListener('model-progress', report);
         yield t;
       }

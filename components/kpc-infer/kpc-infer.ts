@@ -7,6 +7,7 @@ import type { KpcErrorDetail } from '../kpc-node/kpc-node.js';
 import { EVENT_INIT } from '../shared/config.js';
 import { isProceduralModel, localInferenceBackend, type InferenceBackend, type InferenceToken, type RouteSegment } from './backend.js';
 import { REPO_MODELS } from '../../src/model/repo-models.js';
+import { ChatSession, ChatTemplate, type ChatMessage } from '../../src/tokenizer/chat.js';
 import { styles } from './kpc-infer.styles.js';
 
 export {
@@ -175,6 +176,15 @@ export class KpcInfer extends LitElement {
   @property({ converter: numberOr(1) })
   replicas = 1;
 
+  /**
+   * Conversation mode: when the model carries a chat template (`tokenizer.chat_template`),
+   * each Generate sends the prompt as the next user turn of a conversation formatted by
+   * that template, and the output shows the whole conversation. A model without one
+   * runs plain completion (the note says so). `resetChat()` starts over.
+   */
+  @property({ type: Boolean, reflect: true })
+  chat = false;
+
   /** Most tokens to produce per run (EOS included). */
   @property({ attribute: 'max-tokens', converter: numberOr(DEFAULTS.maxTokens) })
   maxTokens = 32;
@@ -207,6 +217,10 @@ export class KpcInfer extends LitElement {
   @state() private elapsedMs = 0;
   @state() private source: InferenceSource | null = null;
   @state() private loading: { loadedBytes: number; totalBytes: number } | null = null;
+  /** The conversation in chat mode, for the model it was started with. */
+  #chat: { model: string; session: ChatSession; transcript: string } | null = null;
+  /** Chat was asked for but the model has no template (the note says so). */
+  @state() private noTemplate = false;
 
   #controller: AbortController | null = null;
   #run: Promise<KpcCompleteDetail | null> | null = null;
@@ -256,6 +270,17 @@ export class KpcInfer extends LitElement {
     return run;
   }
 
+  /** Forgets the conversation (chat mode): the next Generate starts a new one. */
+  resetChat(): void {
+    this.#chat = null;
+    if (this.chat && !this.#run) this.out = '';
+  }
+
+  /** The conversation so far in chat mode (user and assistant turns), else empty. */
+  get conversation(): readonly ChatMessage[] {
+    return this.#chat?.session.messages ?? [];
+  }
+
   /** Aborts the run in progress (a normal end: no `kpc-error`); resolves once it has ended. */
   stop(): Promise<void> {
     const run = this.#run;
@@ -293,7 +318,7 @@ export class KpcInfer extends LitElement {
         <progress part="progress" ?hidden=${!this.loading} max=${this.loading?.totalBytes ?? 1} value=${this.loading?.loadedBytes ?? 0} aria-label="Model download"></progress>
         <div part="status" role="status" data-status=${this.phase} data-tokens=${this.count}>${this.#statusText()}</div>
         <div part="route" ?hidden=${!this.lastRoute} data-index=${this.lastRoute?.index ?? nothing}>${this.#routeView()}</div>
-        <p part="note" data-trained=${isProceduralModel(this.#modelName()) ? 'false' : 'true'}>${modelNote(this.#modelName())}</p>
+        <p part="note" data-trained=${isProceduralModel(this.#modelName()) ? 'false' : 'true'}>${modelNote(this.#modelName())}${this.chat && this.noTemplate ? ' No chat template in this model: plain completion.' : ''}</p>
       </div>
     `;
   }
@@ -331,13 +356,21 @@ export class KpcInfer extends LitElement {
       else signal.addEventListener('abort', () => resolve(STOPPED), { once: true });
     });
     let iterator: AsyncIterator<InferenceToken> | undefined;
+    let turn: { session: ChatSession; before: string } | null = null;
     try {
-      const { prompt, model, maxTokens, temperature, seed } = settings;
+      const { model, maxTokens, temperature, seed } = settings;
+      let { prompt } = settings;
+      const chat = this.chat ? await this.#chatTurn(backend, model, prompt) : null;
+      if (chat) {
+        turn = chat;
+        prompt = chat.prompt;
+        this.out = chat.before;
+      }
       const onLoadProgress = (p: { loadedBytes: number; totalBytes: number }): void => {
         this.loading = p.loadedBytes < p.totalBytes ? { loadedBytes: p.loadedBytes, totalBytes: p.totalBytes } : null;
       };
       const hosting = { ...(this.manifest ? { manifest: this.manifest } : {}), replicas: this.replicas };
-      iterator = backend.generate(prompt, { model, maxTokens, temperature, seed, signal, onLoadProgress, ...hosting })[Symbol.asyncIterator]();
+      iterator = backend.generate(prompt, { model, maxTokens, temperature, seed, signal, onLoadProgress, ...hosting, ...(chat ? { chat: true } : {}) })[Symbol.asyncIterator]();
       for (;;) {
         const next = iterator.next();
         next.catch(() => undefined); // an abort may leave it to reject unobserved
@@ -347,7 +380,7 @@ export class KpcInfer extends LitElement {
         this.loading = null;
         items.push(item);
         text += item.text;
-        this.out = text;
+        this.out = (turn?.before ?? '') + text;
         this.count = items.length;
         this.elapsedMs = performance.now() - t0;
         this.lastRoute = item.route && item.route.length > 0 ? { index: item.index, route: item.route } : null;
@@ -356,6 +389,7 @@ export class KpcInfer extends LitElement {
       }
     } catch (err) {
       this.#finish(controller);
+      this.#endTurn(turn, text);
       if (signal.aborted) return this.#stopped();
       const error = err instanceof Error ? err : new Error(String(err));
       this.phase = 'error';
@@ -364,6 +398,7 @@ export class KpcInfer extends LitElement {
       throw error;
     }
     this.#finish(controller);
+    this.#endTurn(turn, text);
     if (signal.aborted) {
       iterator?.return?.()?.catch(() => undefined);
       return this.#stopped();
@@ -380,6 +415,32 @@ export class KpcInfer extends LitElement {
     };
     this.#emit<KpcCompleteDetail>('kpc-complete', detail);
     return detail;
+  }
+
+  /**
+   * The next user turn in chat mode: the formatted prompt and the transcript shown before
+   * the answer; null for plain completion (no template: the note says so).
+   */
+  async #chatTurn(backend: InferenceBackend, model: string, userText: string): Promise<{ session: ChatSession; prompt: string; before: string } | null> {
+    if (this.#chat?.model !== model) {
+      this.#chat = null;
+      const format = await backend.chatFormat?.(model, { ...(this.manifest ? { manifest: this.manifest } : {}), replicas: this.replicas });
+      this.noTemplate = !format;
+      if (!format) return null;
+      const template = await ChatTemplate.compile(format.template, { bos: format.bos, eos: format.eos });
+      this.#chat = { model, session: new ChatSession(template), transcript: '' };
+    }
+    const { session, transcript } = this.#chat;
+    const prompt = session.prompt(userText);
+    const before = `${transcript}${transcript ? '\n\n' : ''}You: ${userText}\nModel: `;
+    return { session, prompt, before };
+  }
+
+  /** Records the assistant's answer (whole, partial or empty) so the conversation stays well-formed. */
+  #endTurn(turn: { session: ChatSession; before: string } | null, text: string): void {
+    if (!turn || this.#chat?.session !== turn.session) return;
+    turn.session.reply(text);
+    this.#chat.transcript = turn.before + text;
   }
 
   #modelName(): string {

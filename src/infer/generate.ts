@@ -22,6 +22,12 @@ import { ModelWeights, WeightCache, allTensors, finishTensor, tensorKey, tensorS
 export interface TextCodec {
   /** The prompt's tokens exactly as fed to the model (BOS included when the model wants it). */
   encode(text: string): number[];
+  /**
+   * A prompt formatted by the model's chat template: the texts of special tokens
+   * (`<|im_start|>`) become those tokens, and BOS is added only when the text does not
+   * start with it. Absent for models without a chat template.
+   */
+  encodeChat?(text: string): number[];
   /** A decoder for one output stream that holds back incomplete UTF-8 characters. */
   createStreamDecoder(): { push(token: number): string; flush(): string };
   /** Tokens that end generation (EOS, end-of-turn). */
@@ -38,6 +44,8 @@ export interface ModelInfo {
   readonly trained: boolean;
   /** A human-readable name (preset name, `general.name`, file name). */
   readonly name: string;
+  /** The model's chat template (`tokenizer.chat_template`) and the texts of its BOS/EOS, when it has one. */
+  readonly chat?: { readonly template: string; readonly bos?: string; readonly eos?: string };
 }
 
 /** The byte-level tokenizer of procedural models as a {@link TextCodec}. */
@@ -77,6 +85,19 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** Stop when EOS is sampled (default true). `false` never samples EOS: exactly `maxTokens` tokens, context permitting. */
   stopAtEos?: boolean;
+  /**
+   * The prompt was formatted by the model's chat template: encode it with the codec's
+   * `encodeChat` (special tokens parsed, one BOS). KpcError `INFER_BAD_INPUT` for a
+   * model without one.
+   */
+  chat?: boolean;
+}
+
+/** The prompt's tokens: chat-formatted or plain. */
+export function encodePrompt(codec: TextCodec, prompt: string, chat: boolean | undefined): number[] {
+  if (!chat) return codec.encode(prompt);
+  if (!codec.encodeChat) throw new KpcError('INFER_BAD_INPUT', 'this model has no chat template', { field: 'chat' });
+  return codec.encodeChat(prompt);
 }
 
 /** One generated token. */
@@ -133,7 +154,7 @@ function badOption(message: string, detail: Record<string, unknown>): KpcError {
  * Validates generate options and fills in defaults.
  * @throws KpcError `INFER_BAD_INPUT` naming the field
  */
-export function checkGenerateOptions(opts: GenerateOptions): Required<Omit<GenerateOptions, 'signal'>> {
+export function checkGenerateOptions(opts: GenerateOptions): Required<Omit<GenerateOptions, 'signal' | 'chat'>> {
   if (typeof opts !== 'object' || opts === null) throw badOption('generate options must be an object', {});
   const { maxTokens, temperature = 0, seed = 0, stopAtEos = true, topK = 0, topP = 1, repeatPenalty = 1, repeatLastN = 64 } = opts;
   if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw badOption(`maxTokens must be a non-negative integer, got ${String(maxTokens)}`, { field: 'maxTokens' });
@@ -243,7 +264,7 @@ export class LocalModel {
     const sampling: SamplingOptions = { temperature, topK, topP, repeatPenalty, repeatLastN };
     const signal = opts.signal;
     const codec = this.codec;
-    const tokens = codec.encode(prompt);
+    const tokens = encodePrompt(codec, prompt, opts.chat);
     const { contextLength, layers } = this.spec;
     if (tokens.length > contextLength) {
       throw new KpcError('INFER_CONTEXT_OVERFLOW', `the prompt is ${tokens.length} tokens (BOS included); the context holds ${contextLength}`, {

@@ -14,7 +14,7 @@ import { GgufType } from '../gguf/values.js';
 import { LocalModel, type ModelInfo, type TextCodec } from '../infer/generate.js';
 import type { Runtime } from '../runtime.js';
 import { COMPUTE_TYPES } from '../quant/types.js';
-import { tokenizerFromMetadata, type Tokenizer } from '../tokenizer/index.js';
+import { chatEncodeOptions, chatSpecials, tokenizerFromMetadata, type Tokenizer } from '../tokenizer/index.js';
 import { GgufWeights, type RawTensor } from './gguf-weights.js';
 import { checkArchitecture, llamaConfig, type LlamaConfig, type MetadataLookup } from './llama-config.js';
 import { blockTensorName, OUTPUT, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD } from './tensor-names.js';
@@ -156,14 +156,17 @@ export function inspectModel(file: GgufFile, opts: { contextLength?: number; nam
   }
   const tokenizer = tokenizerFromMetadata(get);
   for (const t of neededTensors(file, config, 0, config.layers)) checkTensor(t, ...shapeOf(t.name, config));
+  const template = get('tokenizer.chat_template');
+  const chat = typeof template === 'string' && template.length > 0 ? { template, ...chatSpecials(tokenizer) } : undefined;
   const codec: TextCodec = Object.freeze({
     encode: (text: string) => tokenizer.encode(text),
+    ...(chat ? { encodeChat: (text: string) => tokenizer.encode(text, chatEncodeOptions(tokenizer, text)) } : {}),
     // The output continues the prompt: its first token's space is part of the text.
     createStreamDecoder: () => tokenizer.createStreamDecoder({ stripLeadingSpace: false }),
     stopTokens: Object.freeze([...tokenizer.eog].filter((t) => t < config.vocab)),
     neverSample: Object.freeze([]),
   });
-  const info: ModelInfo = Object.freeze({ source: 'gguf', trained: true, name: opts.name ?? (config.name || 'GGUF model') });
+  const info: ModelInfo = Object.freeze({ source: 'gguf', trained: true, name: opts.name ?? (config.name || 'GGUF model'), ...(chat ? { chat } : {}) });
   return { config, tokenizer, codec, info };
 }
 

@@ -8,3 +8,13 @@ export type { DecodeOptions } from './detokenize.js';
 export type { TokenStreamDecoder } from './stream-decoder.js';
 export type { MetadataGetter } from './vocab.js';
 export { PRE_TOKENIZER_NAMES } from './pre-types.js';
+export {
+  ChatTemplate,
+  ChatSession,
+  CHAT_LIMITS,
+  chatSpecials,
+  chatEncodeOptions,
+  type ChatMessage,
+  type ChatSpecials,
+  type ChatFormatOptions,
+} from './chat.js';

@@ -394,6 +394,55 @@ describe('<kpc-infer>', function () {
     expect(new Set(rings).size).to.equal(3);
   });
 
+  it('chat: each Generate is the next user turn, formatted by the model\'s template; the output shows the conversation', async () => {
+    const seen: Array<{ prompt: string; chat: boolean | undefined }> = [];
+    const backend: InferenceBackend = {
+      async chatFormat() {
+        return { template: "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</{{ m['role'] }}>{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}" };
+      },
+      async *generate(prompt, opts) {
+        seen.push({ prompt, chat: opts.chat });
+        const answer = seen.length === 1 ? 'Hi.' : 'Fine.';
+        for (const [index, text] of [...answer].entries()) yield { token: index, text, index, ms: 1 };
+      },
+    };
+    const root = fixture(html`<kpc-infer chat prompt="Hello" .backend=${backend}></kpc-infer>`);
+    const el = root.firstElementChild as KpcInfer;
+    expect((await el.generate())?.text).to.equal('Hi.');
+    el.prompt = 'How are you?';
+    await el.generate();
+    expect(seen).to.deep.equal([
+      { prompt: '<user>Hello</user><assistant>', chat: true },
+      { prompt: '<user>Hello</user><assistant>Hi.</assistant><user>How are you?</user><assistant>', chat: true },
+    ]);
+    await el.updateComplete;
+    expect(part(el, '[part=output]').textContent).to.equal('You: Hello\nModel: Hi.\n\nYou: How are you?\nModel: Fine.');
+    expect(el.conversation.map((m) => m.role)).to.deep.equal(['user', 'assistant', 'user', 'assistant']);
+    el.resetChat();
+    el.prompt = 'Again';
+    await el.generate();
+    expect(seen[2].prompt).to.equal('<user>Again</user><assistant>');
+  });
+
+  it('chat with a model without a template runs plain completion and says so', async () => {
+    const seen: Array<{ prompt: string; chat: boolean | undefined }> = [];
+    const backend: InferenceBackend = {
+      async chatFormat() {
+        return undefined;
+      },
+      async *generate(prompt, opts) {
+        seen.push({ prompt, chat: opts.chat });
+        yield { token: 0, text: '!', index: 0, ms: 1 };
+      },
+    };
+    const root = fixture(html`<kpc-infer chat prompt="Hello" .backend=${backend}></kpc-infer>`);
+    const el = root.firstElementChild as KpcInfer;
+    await el.generate();
+    await el.updateComplete;
+    expect(seen).to.deep.equal([{ prompt: 'Hello', chat: undefined }]);
+    expect(part(el, '[part=note]').textContent).to.contain('No chat template');
+  });
+
   it('removing the element stops its run', async () => {
     const root = fixture(html`<kpc-infer prompt=${PROMPT} max-tokens="200"></kpc-infer>`);
     const el = root.firstElementChild as KpcInfer;

@@ -12,7 +12,7 @@ import { ENVELOPE_MIN_BYTES } from '../../protocol/envelope.js';
 import { canonicalJsonBytes } from '../../protocol/canonical-json.js';
 import { randomHex64, systemRuntime, type Runtime } from '../../runtime.js';
 import { modelSpecId, normalizeModelSpec, resolveModelSpec } from '../model-spec.js';
-import { BYTE_CODEC, LocalModel, checkGenerateOptions, type TextCodec } from '../generate.js';
+import { BYTE_CODEC, LocalModel, checkGenerateOptions, encodePrompt, type TextCodec } from '../generate.js';
 import type { Transformer } from '../forward.js';
 import { mulberry32, sampleNext } from '../sampler.js';
 import type { ModelDims } from '../transformer-weights.js';
@@ -168,7 +168,7 @@ export class ClusterInference extends EventTarget {
       codec = BYTE_CODEC;
       tr = this.#server.transformer(checked, modelId);
     }
-    const tokens = codec.encode(prompt);
+    const tokens = encodePrompt(codec, prompt, opts.chat);
     if (tokens.length > spec.contextLength) {
       throw new KpcError('INFER_CONTEXT_OVERFLOW', `the prompt is ${tokens.length} tokens (BOS included); the context holds ${spec.contextLength}`, {
         tokens: tokens.length, contextLength: spec.contextLength,
