@@ -121,6 +121,8 @@ export class HostedModel extends EventTarget {
   readonly #loader: RangeLoader;
   readonly #store?: TensorStore;
   #asked = new Set<string>();
+  /** Ranges (`from-to-embed head`) known to be held. */
+  readonly #held = new Set<string>();
   #loaded = 0;
   #cached = 0;
 
@@ -269,6 +271,9 @@ export class HostedModel extends EventTarget {
    * @throws KpcError `MODEL_INTEGRITY`, `MODEL_DOWNLOAD_FAILED`, `INFER_ABORTED`
    */
   async ensure(from: number, to: number, parts: { embed?: boolean; head?: boolean } = {}): Promise<void> {
+    // Every request a node serves asks this: once a range is held, answer without work.
+    const key = `${from}-${to}-${parts.embed ? 1 : 0}${parts.head ? 1 : 0}`;
+    if (this.#held.has(key)) return;
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > this.config.layers || from > to) {
       throw new KpcError('INFER_BAD_INPUT', `blocks [${from}, ${to}) are not within the model's ${this.config.layers}`, { from, to });
     }
@@ -290,6 +295,7 @@ export class HostedModel extends EventTarget {
     }
     this.#report();
     await Promise.all(waits);
+    this.#held.add(key);
   }
 
   /** The whole model as a LocalModel (fetches what is missing first). */
