@@ -1,4 +1,5 @@
 /** Browser entry of `npm run bench`: runs every benchmark and hands the figures to the runner. */
+import { runHostedBench } from './hosted.bench.js';
 import { runClusterInferBench } from './infer-cluster.bench.js';
 import { runInferBench } from './infer.bench.js';
 import { runMeshBench } from './mesh.bench.js';
@@ -11,19 +12,29 @@ import type { BenchResults } from './types.js';
 
 declare global {
   interface Window {
-    kpcBench: (signaling: string) => Promise<BenchResults>;
+    /** `only`: comma-separated bench names to run (`BENCH_ONLY` of bench/run.mjs); all when empty. */
+    kpcBench: (signaling: string, only?: string) => Promise<BenchResults>;
     /** Exposed by the runner: starts/stops extra signaling servers. */
     kpcControl: (command: string, payload?: unknown) => Promise<unknown>;
   }
 }
 
-window.kpcBench = async (signaling: string) => ({
-  ...(await runRegenBench()),
-  ...(await runMeshBench(signaling)),
-  ...(await runSyncBench(signaling)),
-  ...(await runInferBench()),
-  ...(await runRepoModelBench(new URL('models/kjv-llama-3m/model-q8_0.gguf', location.href).href)),
-  ...(await runClusterInferBench(signaling)),
-  ...(await runPowBench()),
-  ...(await runRecoveryBench(signaling, window.kpcControl)),
-});
+const REPO_Q8 = () => new URL('models/kjv-llama-3m/model-q8_0.gguf', location.href).href;
+
+window.kpcBench = async (signaling: string, only = '') => {
+  const benches: Array<[string, () => Promise<BenchResults>]> = [
+    ['regen', () => runRegenBench()],
+    ['mesh', () => runMeshBench(signaling)],
+    ['sync', () => runSyncBench(signaling)],
+    ['infer', () => runInferBench()],
+    ['repo-model', () => runRepoModelBench(REPO_Q8())],
+    ['infer-cluster', () => runClusterInferBench(signaling)],
+    ['hosted', () => runHostedBench(signaling, REPO_Q8())],
+    ['pow', () => runPowBench()],
+    ['recovery', () => runRecoveryBench(signaling, window.kpcControl)],
+  ];
+  const wanted = new Set(only.split(',').map((s) => s.trim()).filter(Boolean));
+  let results: BenchResults = {};
+  for (const [name, run] of benches) if (wanted.size === 0 || wanted.has(name)) results = { ...results, ...(await run()) };
+  return results;
+};

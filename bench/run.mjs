@@ -35,6 +35,9 @@ await esbuild.build({
 const REPO_Q8 = 'models/kjv-llama-3m/model-q8_0.gguf';
 await mkdir(`${out}/models/kjv-llama-3m`, { recursive: true });
 await copyFile(here(`../${REPO_Q8}`), `${out}/${REPO_Q8}`);
+await copyFile(here(`../${REPO_Q8}.manifest.json`), `${out}/${REPO_Q8}.manifest.json`);
+/** `BENCH_ONLY=hosted,pow npm run bench`: only those browser benches; their figures are merged into bench/results.json. */
+const only = process.env.BENCH_ONLY ?? '';
 await writeFile(`${out}/index.html`, '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>kpc bench</title><script type="module" src="bench.js"></script>');
 
 const signal = await startSignalingServer({ host: '127.0.0.1', port: 0, log: () => {} });
@@ -45,7 +48,7 @@ let version = '';
 try {
   version = await browser.version();
   const page = await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' || (only && m.type() === 'log')) console.error('[page]', m.text()); });
   // Extra signaling servers for the recovery figures, driven from the page.
   /** @type {Map<string, {close: () => Promise<void>}>} */
   const extra = new Map();
@@ -66,32 +69,38 @@ try {
   });
   await page.goto(`${web.url}/index.html`);
   await page.waitForFunction(() => typeof window.kpcBench === 'function');
-  results = await page.evaluate((url) => window.kpcBench(url), signal.url);
+  results = await page.evaluate((url, o) => window.kpcBench(url, o), signal.url, only);
 } finally {
   await browser.close();
   await Promise.all([signal.close(), web.close()]);
 }
 
-// The signaling server under 1000 concurrent WebSocket clients, after Chromium is gone
-// so the two do not share the cores (bench/signaling-load.mjs says what it measures).
-const load = await runSignalingLoad({ clients: 1000, seconds: 10 });
-if (!load.ok) console.warn('signaling load run not clean:', JSON.stringify(load));
-results.signaling_clients_held = { value: load.clients_held, unit: 'clients', goal: 1000 };
-results.signaling_relay_p95_ms = { value: load.relay_p95_ms, unit: 'ms' };
-results.signaling_deliveries_pct = { value: Math.round((load.deliveries / Math.max(1, load.deliveries_expected)) * 1e5) / 1e3, unit: '%' };
-
-// llama.cpp on the same Q8_0 file, after Chromium is gone (node-llama-cpp, 1 thread, installed on first use).
-const llamacpp = JSON.parse(execFileSync(process.execPath, [here('./llamacpp.bench.mjs'), here(`../${REPO_Q8}`)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
-results.llamacpp_repo_model_tokens_per_s = { value: llamacpp.tokens_per_s, unit: 'tokens/s' };
-results.llamacpp_repo_model_first_token_ms = { value: llamacpp.first_token_ms, unit: 'ms' };
-
-// What a page downloads for the one script tag (built by `npm run build`).
-const cdn = here('../dist/cdn/kpc.js');
-if (existsSync(cdn)) {
-  const kb = gzipSync(await readFile(cdn), { level: 9 }).length / 1024;
-  results.bundle_cdn_gzip_kb = { value: Math.round(kb * 10) / 10, unit: 'KiB' };
+if (only) {
+  // A partial run: keep every other figure of the last full run.
+  const previous = existsSync(here('./results.json')) ? JSON.parse(await readFile(here('./results.json'), 'utf8')) : {};
+  results = { ...previous, ...results };
 } else {
-  console.warn('dist/cdn/kpc.js not built: run `npm run build` first to measure the bundle size');
+  // The signaling server under 1000 concurrent WebSocket clients, after Chromium is gone
+  // so the two do not share the cores (bench/signaling-load.mjs says what it measures).
+  const load = await runSignalingLoad({ clients: 1000, seconds: 10 });
+  if (!load.ok) console.warn('signaling load run not clean:', JSON.stringify(load));
+  results.signaling_clients_held = { value: load.clients_held, unit: 'clients', goal: 1000 };
+  results.signaling_relay_p95_ms = { value: load.relay_p95_ms, unit: 'ms' };
+  results.signaling_deliveries_pct = { value: Math.round((load.deliveries / Math.max(1, load.deliveries_expected)) * 1e5) / 1e3, unit: '%' };
+
+  // llama.cpp on the same Q8_0 file, after Chromium is gone (node-llama-cpp, 1 thread, installed on first use).
+  const llamacpp = JSON.parse(execFileSync(process.execPath, [here('./llamacpp.bench.mjs'), here(`../${REPO_Q8}`)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+  results.llamacpp_repo_model_tokens_per_s = { value: llamacpp.tokens_per_s, unit: 'tokens/s' };
+  results.llamacpp_repo_model_first_token_ms = { value: llamacpp.first_token_ms, unit: 'ms' };
+
+  // What a page downloads for the one script tag (built by `npm run build`).
+  const cdn = here('../dist/cdn/kpc.js');
+  if (existsSync(cdn)) {
+    const kb = gzipSync(await readFile(cdn), { level: 9 }).length / 1024;
+    results.bundle_cdn_gzip_kb = { value: Math.round(kb * 10) / 10, unit: 'KiB' };
+  } else {
+    console.warn('dist/cdn/kpc.js not built: run `npm run build` first to measure the bundle size');
+  }
 }
 
 /** Figures where more is better (rates, speed-ups); every other one is a cost. */
