@@ -40,8 +40,15 @@ try {
   });
   if (!/\b(the|and|of|LORD|unto)\b/.test(text)) throw new Error(`the trained model wrote no English: ${JSON.stringify(text)}`);
   console.log(`demo smoke: kjv-llama-3m wrote ${JSON.stringify(text.slice(0, 80))}…`);
+  // It ran on the cluster: every node holds a share, drawn as a ring per segment.
+  const rings = await page.waitForFunction(
+    () => document.querySelector('kpc-mesh-view')?.shadowRoot?.querySelectorAll('[part=segment]').length === 4,
+    { timeout: 15_000, polling: 100 },
+  ).then(() => true, () => false);
+  if (!rings) throw new Error('the trained model did not run across the four nodes (no segment rings)');
+  console.log('demo smoke: the model ran across 4 nodes, one segment each');
   ok = true;
-  console.log('demo: 2 passed, 0 failed');
+  console.log('demo: 3 passed, 0 failed');
 } catch (err) {
   console.error(`demo smoke failed: ${err instanceof Error ? err.message : err}`);
 } finally {
