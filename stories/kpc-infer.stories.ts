@@ -1,5 +1,6 @@
 import type { Meta, StoryObj } from '@storybook/web-components-vite';
 import { html } from 'lit';
+import { ifDefined } from 'lit/directives/if-defined.js';
 import '../components/index.js';
 
 /** Arguments of the `<kpc-infer>` stories (its attributes). */
@@ -14,6 +15,10 @@ export interface InferArgs {
   seed: number;
   /** `prompt` attribute: the initial prompt. */
   prompt: string;
+  /** `replicas` attribute (in a cluster): nodes holding each block of a GGUF model. */
+  replicas?: number;
+  /** `chat` attribute: conversation mode when the model has a chat template. */
+  chat?: boolean;
 }
 
 const meta: Meta<InferArgs> = {
@@ -71,4 +76,36 @@ export const ContextOverflow: Story = {
 /** The repo's trained model (`kjv-llama-3m`, Q8_0, 4 MB fetched by Range requests on first use): greedy, it continues the prompt in King James English. */
 export const TrainedModel: Story = {
   args: { model: 'kjv-llama-3m', prompt: 'In the beginning', maxTokens: 48 },
+};
+
+/**
+ * A GGUF model by URL on a cluster of three nodes in this page (`local:` signaling, real
+ * WebRTC): the cluster agrees on the model, splits its blocks by each node's budget, and
+ * every node downloads only its share (checked against the manifest beside the file);
+ * the mesh view rings each node in its segment's colour and `<kpc-node>` shows its
+ * blocks. Change `model` to another llama GGUF URL whose host allows Range and CORS.
+ */
+export const OnACluster: Story = {
+  args: { model: '/models/kjv-llama-3m/model-q8_0.gguf', prompt: 'And God said', maxTokens: 32, replicas: 1 },
+  argTypes: { model: { control: 'text' }, replicas: { control: { type: 'number', min: 1, max: 3, step: 1 } } },
+  render: (args) => html`
+    <kpc-cluster signaling="local:storybook-infer-hosted" cluster-id="storybook-infer-hosted">
+      <div style="display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-start">
+        <kpc-mesh-view width="260" height="240"></kpc-mesh-view>
+        <div style="display: grid; gap: 0.5rem">
+          ${[0, 1, 2].map((i) => html`<kpc-node autostart identity-slot=${`sb-infer-hosted-${i}`}></kpc-node>`)}
+        </div>
+      </div>
+      <kpc-infer
+        model=${args.model}
+        replicas=${ifDefined(args.replicas)}
+        ?chat=${args.chat ?? false}
+        max-tokens=${args.maxTokens}
+        temperature=${args.temperature}
+        seed=${args.seed}
+        prompt=${args.prompt}
+        style="max-width: 40rem; margin-top: 1rem"
+      ></kpc-infer>
+    </kpc-cluster>
+  `,
 };

@@ -72,6 +72,8 @@ export interface InferenceOptions {
   readonly replicas?: number;
   /** The prompt was formatted by the model's chat template ({@link InferenceBackend.chatFormat}). */
   readonly chat?: boolean;
+  /** Told whether a hosted model's tensors are checked against a manifest, once that is known. */
+  readonly onVerified?: (verified: boolean) => void;
 }
 
 /** A model's chat template and the texts of its BOS/EOS. */
@@ -211,6 +213,7 @@ export class RegistryInferenceBackend implements InferenceBackend {
 
   async *#runHosted(node: PiNode, prompt: string, opts: InferenceOptions): AsyncGenerator<InferenceToken, void, undefined> {
     const model = await this.#open(node, opts.model, opts);
+    opts.onVerified?.(model.verified);
     const report = (): void => {
       const p = node.modelProgress(model.modelId);
       opts.onLoadProgress?.({ loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, tensor: '' });

@@ -1,5 +1,5 @@
 import { consume } from '@lit/context';
-import { LitElement, html, nothing, type ComplexAttributeConverter } from 'lit';
+import { LitElement, html, nothing, type ComplexAttributeConverter, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { live } from 'lit/directives/live.js';
 import { clusterContext, type ClusterContext } from '../context.js';
@@ -68,7 +68,7 @@ export function modelNote(model: string): string {
   const repo = Object.hasOwn(REPO_MODELS, name) ? REPO_MODELS[name] : undefined;
   if (repo) return `${model}: ${repo.description}. Trained weights (GGUF); real text, small model.`;
   const file = model.split(/[?#]/, 1)[0].split('/').pop() || model;
-  return `${file}: a GGUF model, run by kpc in this tab.`;
+  return `${file}: a GGUF model. Trained weights, fetched by Range requests (in a cluster, each node fetches only its blocks).`;
 }
 
 /** A number attribute whose absence or empty value means `fallback`. */
@@ -131,7 +131,7 @@ function formatRate(rate: number): string {
  * @csspart progress - A `<progress>` bar while the model's weights download (in a cluster: every node's share summed); hidden otherwise.
  * @csspart status - Status, token count and tokens/s, or the error (`data-status`: `idle`, `running`, `done`, `stopped`, `error`; `data-tokens`).
  * @csspart route - Where the last token was computed, e.g. "this tab, layers 0–1" (`data-index`); hidden when the backend does not say.
- * @csspart note - Which model runs and what it is; for a procedural model, that its weights are untrained (`data-trained`).
+ * @csspart note - Which model runs and what it is; for a procedural model, that its weights are untrained (`data-trained`); for a GGUF run on a cluster, whether its tensors are checked against a manifest (`data-verified`).
  *
  * @cssprop [--kpc-font-family=system-ui, sans-serif] - Font.
  * @cssprop [--kpc-color-text=inherit] - Text colour.
@@ -221,6 +221,8 @@ export class KpcInfer extends LitElement {
   #chat: { model: string; session: ChatSession; transcript: string } | null = null;
   /** Chat was asked for but the model has no template (the note says so). */
   @state() private noTemplate = false;
+  /** Whether the hosted model's tensors are checked against a manifest (unknown: undefined). */
+  @state() private verified: boolean | undefined = undefined;
 
   #controller: AbortController | null = null;
   #run: Promise<KpcCompleteDetail | null> | null = null;
@@ -296,6 +298,14 @@ export class KpcInfer extends LitElement {
     });
   }
 
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // What the note says of a model (manifest, chat template) belongs to that model.
+    if (changed.has('model') && changed.get('model') !== undefined) {
+      this.verified = undefined;
+      this.noTemplate = false;
+    }
+  }
+
   protected override render() {
     const running = this.phase === 'running';
     return html`
@@ -318,7 +328,7 @@ export class KpcInfer extends LitElement {
         <progress part="progress" ?hidden=${!this.loading} max=${this.loading?.totalBytes ?? 1} value=${this.loading?.loadedBytes ?? 0} aria-label="Model download"></progress>
         <div part="status" role="status" data-status=${this.phase} data-tokens=${this.count}>${this.#statusText()}</div>
         <div part="route" ?hidden=${!this.lastRoute} data-index=${this.lastRoute?.index ?? nothing}>${this.#routeView()}</div>
-        <p part="note" data-trained=${isProceduralModel(this.#modelName()) ? 'false' : 'true'}>${modelNote(this.#modelName())}${this.chat && this.noTemplate ? ' No chat template in this model: plain completion.' : ''}</p>
+        <p part="note" data-trained=${isProceduralModel(this.#modelName()) ? 'false' : 'true'} data-verified=${this.verified === undefined ? nothing : String(this.verified)}>${modelNote(this.#modelName())}${this.#verifiedNote()}${this.chat && this.noTemplate ? ' No chat template in this model: plain completion.' : ''}</p>
       </div>
     `;
   }
@@ -370,7 +380,10 @@ export class KpcInfer extends LitElement {
         this.loading = p.loadedBytes < p.totalBytes ? { loadedBytes: p.loadedBytes, totalBytes: p.totalBytes } : null;
       };
       const hosting = { ...(this.manifest ? { manifest: this.manifest } : {}), replicas: this.replicas };
-      iterator = backend.generate(prompt, { model, maxTokens, temperature, seed, signal, onLoadProgress, ...hosting, ...(chat ? { chat: true } : {}) })[Symbol.asyncIterator]();
+      const onVerified = (v: boolean): void => {
+        this.verified = v;
+      };
+      iterator = backend.generate(prompt, { model, maxTokens, temperature, seed, signal, onLoadProgress, onVerified, ...hosting, ...(chat ? { chat: true } : {}) })[Symbol.asyncIterator]();
       for (;;) {
         const next = iterator.next();
         next.catch(() => undefined); // an abort may leave it to reject unobserved
@@ -441,6 +454,11 @@ export class KpcInfer extends LitElement {
     if (!turn || this.#chat?.session !== turn.session) return;
     turn.session.reply(text);
     this.#chat.transcript = turn.before + text;
+  }
+
+  #verifiedNote(): string {
+    if (this.verified === undefined) return '';
+    return this.verified ? ' Every tensor is checked against its manifest.' : ' Unverified: no manifest beside the file, so downloaded bytes are not checked.';
   }
 
   #modelName(): string {

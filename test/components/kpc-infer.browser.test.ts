@@ -376,6 +376,8 @@ describe('<kpc-infer>', function () {
     expect(done?.tokenIds).to.deep.equal(want);
     watch.disconnect();
     expect(barSeen, 'the progress bar showed while the cluster loaded').to.equal(true);
+    await el.updateComplete;
+    expect(part(el, '[part=note]').getAttribute('data-verified')).to.equal('true');
     const modelId = (nodes[0].node!.entries('cluster/hosted-model')[0].value as { modelId: string }).modelId;
     const held = await Promise.all(nodes.map(async (n) => (await n.node!.hostedModel(modelId)).heldBlocks()));
     expect(held.flat().reduce((k, [f, t]) => k + t - f, 0)).to.equal(8);

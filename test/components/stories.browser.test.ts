@@ -46,6 +46,7 @@ const expected: Record<string, { clusters: number; nodes: number; views: number;
   'kpc-infer/StreamingWithTemperature': { clusters: 0, nodes: 0, views: 0, infer: 'complete' },
   'kpc-infer/ContextOverflow': { clusters: 0, nodes: 0, views: 0, infer: 'INFER_CONTEXT_OVERFLOW' },
   'kpc-infer/TrainedModel': { clusters: 0, nodes: 0, views: 0, infer: 'complete', trained: true },
+  'kpc-infer/OnACluster': { clusters: 1, nodes: 3, views: 1, peers: 2, infer: 'complete', trained: true },
 };
 
 const files: [string, StoryModule][] = [
