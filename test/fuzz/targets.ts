@@ -17,6 +17,7 @@
 import type { FuzzTarget } from './engine.js';
 import { CONSENSUS_TARGETS } from './targets-consensus.js';
 import { GGUF_TARGETS } from './targets-gguf.js';
+import { HOSTED_TARGETS } from './targets-hosted.js';
 import { LINK_TARGETS } from './targets-link.js';
 import { MISC_TARGETS } from './targets-misc.js';
 import { PROTOCOL_TARGETS } from './targets-protocol.js';
@@ -25,7 +26,7 @@ import { SYNC_TARGETS } from './targets-sync.js';
 export type { FuzzTarget } from './engine.js';
 
 /** Every fuzz target, in the order they run. */
-export const TARGETS: readonly FuzzTarget[] = [...PROTOCOL_TARGETS, ...LINK_TARGETS, ...SYNC_TARGETS, ...CONSENSUS_TARGETS, ...MISC_TARGETS, ...GGUF_TARGETS];
+export const TARGETS: readonly FuzzTarget[] = [...PROTOCOL_TARGETS, ...LINK_TARGETS, ...SYNC_TARGETS, ...CONSENSUS_TARGETS, ...MISC_TARGETS, ...GGUF_TARGETS, ...HOSTED_TARGETS];
 
 /** The target called `name`. */
 export function targetByName(name: string): FuzzTarget | undefined {

@@ -56,6 +56,10 @@ describe('serving: bad requests are typed errors and change no state', () => {
       [req({ pos: 256 }), 'INFER_CONTEXT_OVERFLOW', true],
       [req({ rows: 65, payload: row(65) }), 'INFER_BAD_FRAME', true], // more rows than one request may carry
       [req({ pos: 5 }), 'INFER_KV_MISSING', false], // a gap: nothing cached for that job
+      [req({ from: 1, to: 2, tokens: true, payload: new Uint8Array(4) }), 'INFER_BAD_FRAME', true], // token ids past the first segment
+      [req({ tokens: true, payload: new Uint8Array([0xff, 0xff, 0, 0]) }), 'INFER_BAD_FRAME', true], // a token outside the vocabulary
+      [req({ logits: true }), 'INFER_BAD_FRAME', true], // logits asked of a segment that does not end the model
+      [req({ to: 2, logits: true, lastRow: true }), 'INFER_BAD_FRAME', true], // a replay asking for logits
     ];
     for (const [frame, code, penalized] of cases) {
       const before = { replies: replies.length, rejects: rejects.length, penalties: net.penalties.length };
@@ -80,6 +84,16 @@ describe('serving: bad requests are typed errors and change no state', () => {
     expect(srv.serving).to.include({ models: 1, kvCaches: 1 });
     await send({ kind: 'release', job });
     expect(srv.serving.kvCaches).to.equal(0);
+
+    // Token ids in, logits out (what a hosted model's first and last holders do): the same bits as locally.
+    await send(req({ to: 2, tokens: true, logits: true, payload: new Uint8Array([1, 1, 0, 0]) }));
+    const both = replies[replies.length - 1] as ResultFrame;
+    expect(both.kind).to.equal('result');
+    const tr = local.transformer;
+    const hidden = tr.runLayers(0, 2, tr.embed([257]), tr.createKvCache(0, 2), 0);
+    const logits = tr.logits(hidden);
+    expect(bytesToFloats(both.payload)).to.deep.equal(Float32Array.from([...hidden, ...logits]));
+    await send({ kind: 'release', job });
   });
 
   it('a model larger than the node serves: INFER_UNAVAILABLE, not penalized', async () => {

@@ -112,6 +112,26 @@ describe('HostedModel', () => {
     assert.equal(model.holds(0, 1), true);
   });
 
+  it('a request slower than the timeout is aborted, reported, and retried', async () => {
+    const host = rangeHost(files);
+    let stall = 1;
+    const fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+      if (stall > 0 && new Headers(init?.headers).get('range')?.startsWith('bytes=') && String(input).endsWith('.gguf') && opened) {
+        stall--;
+        // Never answers: only the loader's timeout ends it.
+        return new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+      }
+      return host.fetch(input, init);
+    }) as typeof globalThis.fetch;
+    let opened = false;
+    const model = await HostedModel.open(URL_, { fetch, timeoutMs: 50, backoffMs: 1 });
+    opened = true;
+    const events = record<LoaderEvent>(model, 'loader');
+    await model.ensure(3, 4);
+    assert.deepEqual(events.map((e) => e.type), ['timeout', 'retry']);
+    assert.equal(model.holds(3, 4), true);
+  });
+
   it('a reload takes its tensors from the store, checked, without a download', async () => {
     const store = new MemoryTensorStore();
     const host = rangeHost(files);
@@ -133,6 +153,44 @@ describe('HostedModel', () => {
 });
 
 describe('a cluster running a hosted model', () => {
+  it('with replicas 2, a node that leaves is replaced by the replica already holding its blocks: no download', async () => {
+    const host = rangeHost(files);
+    const { nodes, net } = makeCluster(['a1', 'b2', 'c3', 'd4']);
+    const models = await Promise.all(nodes.map(() => HostedModel.open(URL_, { fetch: host.fetch })));
+    nodes.forEach((n, i) => n.serve(models[i]));
+    // What each node would load when the cluster agrees with replicas 2 (as PiNode does).
+    const full = nodes[0].assignHosted(models[0], 2, 2);
+    await Promise.all(full.flatMap((seg) => seg.holders.map((id) => models[nodes.findIndex((n) => n.nodeId === id)].ensure(seg.from, seg.to, { embed: seg.from === 0, head: seg.to === 8 }))));
+    const alone = await (await loadGgufModel(GGUF)).localModel();
+    const expected = (await collect(alone.generate(PROMPT, { maxTokens: 10, stopAtEos: false }))).map((t) => t.token);
+    const before = host.log.length;
+    const failovers = record<{ failed: string; replacement: string }>(nodes[0], 'failover');
+    const tokens: number[] = [];
+    for await (const t of nodes[0].generate(PROMPT, { model: models[0], maxTokens: 10, stopAtEos: false, replicas: 2 })) {
+      tokens.push(t.token);
+      if (t.index === 2) net.remove(t.route.map((h) => h.nodes[0]).find((id) => id !== 'a1')!);
+    }
+    assert.deepEqual(tokens, expected);
+    assert.equal(failovers.length, 1);
+    const seg = full.find((s) => s.holders.includes(failovers[0].failed))!;
+    assert.ok(seg.holders.includes(failovers[0].replacement), 'the replacement is the segment\'s other holder');
+    assert.equal(host.log.length, before, 'nothing downloaded during the failover');
+  });
+
+  it('a model larger than the cluster can hold is refused with the missing bytes, before any tensor download', async () => {
+    const host = rangeHost(files);
+    const { nodes } = makeCluster(['a1']);
+    const model = await HostedModel.open(URL_, { fetch: host.fetch });
+    const before = host.log.length;
+    await assert.rejects(collect(nodes[0].generate(PROMPT, { model, maxTokens: 2, budget: 1024 * 1024 })), (err: Error & { code?: string; detail?: { missing?: number; needed?: number } }) => {
+      assert.equal(err.code, 'MODEL_DOES_NOT_FIT');
+      assert.equal(err.detail?.missing, err.detail!.needed! - 1024 * 1024);
+      assert.match(err.message, /MiB/);
+      return true;
+    });
+    assert.equal(host.log.length, before);
+  });
+
   it('four nodes fetch only their blocks and produce the tokens of one node alone', async () => {
     const host = rangeHost(files);
     const { nodes } = makeCluster(['a1', 'b2', 'c3', 'd4']);
