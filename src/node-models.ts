@@ -108,6 +108,27 @@ export class NodeModels {
     if (replica && known?.budget !== this.budget) await replica.put(key, { budget: this.budget });
   }
 
+  /**
+   * Adopts the model the cluster agreed on before this node joined (or restarted): the
+   * decision is in the replicated state it synced. Nothing when there is none, or it is
+   * already open here.
+   */
+  adoptAgreed(): void {
+    const value = this.#host.replica()?.get(HOSTED_MODEL_KEY)?.value;
+    if (value === undefined) return;
+    let d: HostedModelDecision;
+    try {
+      d = checkHostedModelDecision(value);
+    } catch (error) {
+      this.#host.emit('model-error', { modelId: undefined, error });
+      return;
+    }
+    const opened = this.#models.get(d.modelId);
+    // Already open: a hard reset may have replaced the inference layer, so serve it there again.
+    if (opened) this.#host.inference()?.serve(opened, d.modelId);
+    else this.adopt(d);
+  }
+
   /** A peer's announced budget, if it announced one (checked: a bad value counts as none). */
   budgetOf(nodeId: string): number | undefined {
     const v = this.#host.replica()?.get(CAPACITY_PREFIX + nodeId)?.value as { budget?: unknown } | undefined;

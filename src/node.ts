@@ -264,7 +264,11 @@ export class PiNode extends EventTarget {
     this.changes.push(change);
     this.net?.mesh.notifyStateChanged();
     // READY: the cluster can now count on this node's budget when it assigns blocks.
-    if (change.to === 'READY') void this.models.announceBudget().catch(() => undefined);
+    // A model agreed on before this node joined or restarted: load its share now.
+    if (change.to === 'READY') {
+      void this.models.announceBudget().catch(() => undefined);
+      this.models.adoptAgreed();
+    }
     this.dispatchEvent(new CustomEvent<StateChange>('statechange', { detail: change }));
   };
 

@@ -147,6 +147,21 @@ describe('a hosted GGUF on four Chromium nodes over real WebRTC', function () {
     expect(got.map((t) => t.token)).to.deep.equal(expected);
   });
 
+  it('a node that joins after the cluster agreed on a model loads it on READY and can serve', async () => {
+    const run = `j${Math.random().toString(36).slice(2, 8)}`;
+    const nodes = await cluster(2, run);
+    const model = await nodes[0].useModel(FILE, { manifest: MANIFEST });
+    await loaded(nodes, model.modelId);
+    const late = testNode(nodes[0].options.clusterId, signaling, { tensorStore: new MemoryTensorStore() });
+    running.push(late);
+    await late.start();
+    await waitFor(() => late.state === 'READY', 'the late node READY', 60_000);
+    const mine = await late.hostedModel(model.modelId);
+    expect(mine.modelId).to.equal(model.modelId);
+    const got = await collect(nodes[0].generate(PROMPT, { ...OPTS, model }));
+    expect(got.map((t) => t.token)).to.deep.equal(expected);
+  });
+
   it('with only a lying host, no node runs on its bytes: the load fails with MODEL_INTEGRITY', async () => {
     const manifest = parseManifest(await (await fetch(MANIFEST)).text());
     const victim = manifest.tensors[5];
