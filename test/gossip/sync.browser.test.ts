@@ -39,7 +39,8 @@ describe('cluster state over real WebRTC (spec §5.1)', function () {
         n.put(`bytes/${i}`, new Uint8Array([i, i + 1, i + 2])),
       ]),
     );
-    await waitFor(() => nodes.every((n) => n.entries().length === 9), 'every write everywhere');
+    // Nine writes here, plus each node's announced model budget (cluster/capacity/<id>).
+    await waitFor(() => nodes.every((n) => n.entries().length === 9 + 4), 'every write everywhere');
     await waitFor(() => new Set(nodes.map(snapshot)).size === 1, 'identical state on all four');
     const winner = nodes[0].get('shared/winner')!;
     // Last-writer-wins by (timestamp, writer id): every node picked the same one.
@@ -100,11 +101,14 @@ describe('cluster state over real WebRTC (spec §5.1)', function () {
     const [a, b] = [spawn(cluster), spawn(cluster)];
     await Promise.all([a.start(), b.start()]);
     await waitFor(() => a.state === 'READY' && b.state === 'READY' && a.peers.length === 1, 'a linked pair');
+    // Each node announces its model budget on READY: a's next delta comes after that one.
+    await waitFor(() => b.entries('cluster/capacity/').length === 2, 'both budgets announced');
     const rejected: string[] = [];
     b.addEventListener('reject', (ev) => rejected.push((ev as CustomEvent<{ error: { code: string } }>).detail.error.code));
     // A delta correctly signed by node a, whose binary write carries a wrong checksum.
     const id = (a as unknown as { identityValue: Identity }).identityValue;
-    const bad = signRaw(id, rawBody(id.publicKey, 1, [{ ...rawBinary('evil', new Uint8Array([1, 2, 3])), checksum: new Uint8Array(32) }]));
+    const seq = (b.versionVector()[a.nodeId!] ?? 0) + 1;
+    const bad = signRaw(id, rawBody(id.publicKey, seq, [{ ...rawBinary('evil', new Uint8Array([1, 2, 3])), checksum: new Uint8Array(32) }]));
     const framed = new Uint8Array(4 + bad.length);
     new DataView(framed.buffer).setUint32(0, bad.length);
     framed.set(bad, 4);
