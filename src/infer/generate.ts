@@ -10,7 +10,7 @@
  */
 import { KpcError } from '../errors.js';
 import type { LayerSpec } from '../math/index.js';
-import type { Runtime } from '../runtime.js';
+import { systemRuntime, type Runtime } from '../runtime.js';
 import { Transformer } from './forward.js';
 import { modelSpecId, resolveModelSpec, type ModelPresetName, type ModelSpec } from './model-spec.js';
 import { mulberry32, sampleNext, type SamplingOptions } from './sampler.js';
@@ -127,7 +127,8 @@ const PREFILL_CHUNK = 32;
  * kpc-tiny token — so a MessageChannel is used there, `setImmediate` in Node.
  */
 function nextMacrotask(runtime: Runtime | undefined): Promise<void> {
-  if (runtime) return new Promise((resolve) => runtime.setTimeout(resolve, 0));
+  // The system runtime's setTimeout(0) is clamped to 4 ms in browsers: use the fast paths below for it.
+  if (runtime && runtime !== systemRuntime) return new Promise((resolve) => runtime.setTimeout(resolve, 0));
   const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
   if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
   if (typeof MessageChannel === 'function') {

@@ -74,7 +74,8 @@ export class ClusterInference extends EventTarget {
     this.nodeId = opts.nodeId;
     this.#mesh = opts.mesh;
     this.#rt = opts.runtime ?? systemRuntime;
-    this.#customRuntime = opts.runtime !== undefined;
+    // The system runtime is not "custom": its setTimeout(0) is clamped to 4 ms in browsers, a MessageChannel is not.
+    this.#customRuntime = opts.runtime !== undefined && opts.runtime !== systemRuntime;
     this.#timeoutMs = opts.timeoutMs ?? 5_000;
     this.#loadTimeoutMs = Math.max(this.#timeoutMs, opts.loadTimeoutMs ?? 120_000);
     this.#livenessMs = opts.livenessMs ?? 50;

@@ -1,0 +1,131 @@
+/**
+ * The WebAssembly kernels (assembly/kernels.ts, SIMD128) as the mat-mul uses them: the
+ * module is tiny (under 1 KB) and compiled synchronously on first use; where it cannot
+ * be (no WebAssembly, no SIMD) the TypeScript kernels run instead — they compute the
+ * same bits, so which one ran never shows in a result.
+ *
+ * Memory: the module's own linear memory holds weight matrices **resident** (copied
+ * once, then reused every step) up to {@link residentLimit} bytes, and per call the
+ * activations and outputs (and, past the limit, the weights) in a scratch region after
+ * them. Views of the memory are made afresh after every growth, which detaches old ones.
+ */
+import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+
+interface Exports {
+  readonly memory: WebAssembly.Memory;
+  matmulQ8_0(w: number, rows: number, nb: number, qs: number, d: number, n: number, out: number): void;
+}
+
+/** Bytes below this offset are left to the module (its stack and static data). */
+const BASE = 64 * 1024;
+const PAGE = 64 * 1024;
+
+let exportsOrNull: Exports | null | undefined;
+let enabled = true;
+/** Resident weights: their bytes' offset in the module's memory. */
+let resident = new WeakMap<Uint8Array, number>();
+let top = BASE;
+let limit = 256 * 1024 * 1024;
+
+function decode(b64: string): Uint8Array {
+  if (typeof atob === 'function') {
+    const s = atob(b64);
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  return new Uint8Array((globalThis as unknown as { Buffer: { from(s: string, e: string): Uint8Array } }).Buffer.from(b64, 'base64'));
+}
+
+/** The instantiated kernels, or null where WebAssembly SIMD is unavailable. */
+function kernels(): Exports | null {
+  if (exportsOrNull === undefined) {
+    try {
+      const module = new WebAssembly.Module(decode(KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+      exportsOrNull = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+    } catch {
+      exportsOrNull = null;
+    }
+  }
+  return exportsOrNull;
+}
+
+/**
+ * Whether the WebAssembly kernels run (true where the engine has WebAssembly SIMD and
+ * they were not turned off with {@link useWasmKernels}).
+ */
+export function wasmKernelsActive(): boolean {
+  return enabled && kernels() !== null;
+}
+
+/**
+ * Turns the WebAssembly kernels on or off (default on): off, every product runs in
+ * TypeScript. The bits are the same either way; this is for tests and benchmarks.
+ */
+export function useWasmKernels(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * Bytes of weights kept in the module's memory between calls (default 256 MiB); matrices
+ * past it are copied in for each product. Setting it drops what is resident.
+ */
+export function setResidentLimit(bytes: number): void {
+  limit = bytes;
+  resident = new WeakMap();
+  top = BASE;
+}
+
+/** Grows the memory to hold `end` bytes. */
+function reserve(k: Exports, end: number): void {
+  const have = k.memory.buffer.byteLength;
+  if (end > have) k.memory.grow(Math.ceil((end - have) / PAGE));
+}
+
+/**
+ * The offset of a weight matrix in the module's memory: resident (copied on first use,
+ * while under the limit), else copied into the scratch region, which starts after the
+ * resident ones. Only a whole array can be resident (its identity is the key).
+ */
+function place(k: Exports, bytes: Uint8Array, whole: boolean): { offset: number; scratchEnd: number } {
+  const known = resident.get(bytes);
+  if (known !== undefined) return { offset: known, scratchEnd: top };
+  const scratch = top;
+  if (whole && top + bytes.length <= BASE + limit) {
+    const offset = top;
+    reserve(k, offset + bytes.length);
+    new Uint8Array(k.memory.buffer, offset, bytes.length).set(bytes);
+    resident.set(bytes, offset);
+    top = align(offset + bytes.length, 16);
+    return { offset, scratchEnd: top };
+  }
+  reserve(k, scratch + bytes.length);
+  new Uint8Array(k.memory.buffer, scratch, bytes.length).set(bytes);
+  return { offset: scratch, scratchEnd: align(scratch + bytes.length, 16) };
+}
+
+function align(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+/**
+ * out[t·rows + i] = W_i · x_t for Q8_0 weights (`rows` × `nb` blocks in `weights`) and
+ * `n` Q8_0 activation rows (`qs`: n·nb·32 quants, `d`: n·nb scales), exactly as
+ * dotQ8_0 computes each one. Returns false (doing nothing) when the kernels are not active.
+ */
+export function wasmMatMulQ8_0(weights: Uint8Array, rows: number, nb: number, qs: Int8Array, d: Float64Array, n: number, out: Float64Array): boolean {
+  const k = enabled ? kernels() : null;
+  if (!k) return false;
+  const size = rows * nb * 34;
+  const w = weights.byteLength === size ? place(k, weights, true) : place(k, weights.subarray(0, size), false);
+  const qsOff = w.scratchEnd;
+  const dOff = align(qsOff + n * nb * 32, 16);
+  const outOff = align(dOff + n * nb * 8, 16);
+  reserve(k, outOff + n * rows * 8);
+  const buf = k.memory.buffer;
+  new Int8Array(buf, qsOff, n * nb * 32).set(qs.subarray(0, n * nb * 32));
+  new Float64Array(buf, dOff, n * nb).set(d.subarray(0, n * nb));
+  k.matmulQ8_0(w.offset, rows, nb, qsOff, dOff, n, outOff);
+  out.set(new Float64Array(k.memory.buffer, outOff, n * rows));
+  return true;
+}
