@@ -126,11 +126,21 @@ function randomFrame(rng: Rng): InferFrame {
   switch (rng.int(5)) {
     case 0: {
       const spec = rng.chance(0.4) ? utf8Encode(JSON.stringify({ dim, layers: to, seed: rng.int(100) })) : undefined;
-      return { kind: 'request', job, requestId, modelId: toHex(rng.bytes(32)), from, to, pos, rows, lastRow: rng.chance(0.3), ...(spec ? { spec } : {}), payload: rng.bytes(rows * dim * 4) };
+      // Hosted models: token ids instead of activations, and a sampling block.
+      const tokens = rng.chance(0.2);
+      const ids = () => Array.from({ length: rng.int(6) }, () => rng.int(50000));
+      const sample = rng.chance(0.2)
+        ? { temperature: rng.pick([0, 0.7, 1.5]), topK: rng.int(100), topP: rng.pick([1, 0.9, 0.5]), repeatPenalty: rng.pick([1, 1.1]), repeatLastN: rng.int(128), u: rng.float(), history: ids(), banned: ids() }
+        : undefined;
+      return {
+        kind: 'request', job, requestId, modelId: toHex(rng.bytes(32)), from, to, pos, rows, lastRow: rng.chance(0.3),
+        ...(tokens ? { tokens } : {}), ...(sample ? { sample } : {}), ...(spec ? { spec } : {}), payload: rng.bytes(rows * (tokens ? 1 : dim) * 4),
+      };
     }
     case 1: {
-      const payload = rng.bytes(rows * dim * 4);
-      return { kind: 'result', job, requestId, from, to, pos, rows, lastRow: rng.chance(0.3), checksum: payloadChecksum(payload), payload };
+      const sampled = rng.chance(0.2);
+      const payload = rng.bytes(rows * dim * 4 + (sampled ? 4 : 0));
+      return { kind: 'result', job, requestId, from, to, pos, rows, lastRow: rng.chance(0.3), ...(sampled ? { sampled } : {}), checksum: payloadChecksum(payload), payload };
     }
     case 2:
       return { kind: 'error', job, requestId, code: rng.pick(['INFER_BAD_FRAME', 'INFER_UNKNOWN_MODEL', 'INFER_KV_MISSING', 'INFER_UNAVAILABLE'] as const), have: rng.int(1000), message: rng.string(rng.size(80)).replace(/[\ud800-\udfff]/g, '') };

@@ -41,6 +41,9 @@ const req = (over: Partial<RequestFrame> = {}): RequestFrame => ({
   kind: 'request', job, requestId: 1, modelId: tinyId, from: 0, to: 1, pos: 0, rows: 1, lastRow: false, spec: tinySpec, payload: row(1), ...over,
 });
 
+/** Greedy sampling, as a hosted model's requester asks its last segment. */
+const greedy = { temperature: 0, topK: 0, topP: 1, repeatPenalty: 1, repeatLastN: 64, u: 0, history: [], banned: [] };
+
 describe('serving: bad requests are typed errors and change no state', () => {
   it('each bad request is answered with its code, penalized unless benign, and leaves nothing behind', async () => {
     const { net, srv, replies, rejects, send } = rig();
@@ -58,8 +61,9 @@ describe('serving: bad requests are typed errors and change no state', () => {
       [req({ pos: 5 }), 'INFER_KV_MISSING', false], // a gap: nothing cached for that job
       [req({ from: 1, to: 2, tokens: true, payload: new Uint8Array(4) }), 'INFER_BAD_FRAME', true], // token ids past the first segment
       [req({ tokens: true, payload: new Uint8Array([0xff, 0xff, 0, 0]) }), 'INFER_BAD_FRAME', true], // a token outside the vocabulary
-      [req({ logits: true }), 'INFER_BAD_FRAME', true], // logits asked of a segment that does not end the model
-      [req({ to: 2, logits: true, lastRow: true }), 'INFER_BAD_FRAME', true], // a replay asking for logits
+      [req({ sample: greedy }), 'INFER_BAD_FRAME', true], // sampling asked of a segment that does not end the model
+      [req({ to: 2, sample: greedy, lastRow: true }), 'INFER_BAD_FRAME', true], // a replay asking to sample
+      [req({ to: 2, sample: { ...greedy, banned: [9999] } }), 'INFER_BAD_FRAME', true], // a banned id outside the vocabulary
     ];
     for (const [frame, code, penalized] of cases) {
       const before = { replies: replies.length, rejects: rejects.length, penalties: net.penalties.length };
@@ -85,14 +89,16 @@ describe('serving: bad requests are typed errors and change no state', () => {
     await send({ kind: 'release', job });
     expect(srv.serving.kvCaches).to.equal(0);
 
-    // Token ids in, logits out (what a hosted model's first and last holders do): the same bits as locally.
-    await send(req({ to: 2, tokens: true, logits: true, payload: new Uint8Array([1, 1, 0, 0]) }));
+    // Token ids in, a sampled token out (what a hosted model's first and last holders do): the same as locally.
+    await send(req({ to: 2, tokens: true, sample: greedy, payload: new Uint8Array([1, 1, 0, 0]) }));
     const both = replies[replies.length - 1] as ResultFrame;
     expect(both.kind).to.equal('result');
     const tr = local.transformer;
     const hidden = tr.runLayers(0, 2, tr.embed([257]), tr.createKvCache(0, 2), 0);
+    expect(bytesToFloats(both.payload.subarray(0, hidden.length * 4))).to.deep.equal(hidden);
     const logits = tr.logits(hidden);
-    expect(bytesToFloats(both.payload)).to.deep.equal(Float32Array.from([...hidden, ...logits]));
+    const argmax = logits.indexOf(Math.max(...logits));
+    expect(new DataView(both.payload.buffer, both.payload.byteOffset).getUint32(hidden.length * 4, true)).to.equal(argmax);
     await send({ kind: 'release', job });
   });
 

@@ -15,9 +15,13 @@ const samples: InferFrame[] = [
   { kind: 'request', job, requestId: 7, modelId, from: 1, to: 3, pos: 5, rows: 2, lastRow: false, payload: rows2 },
   { kind: 'request', job, requestId: 0xffffffff, modelId, from: 0, to: 1024, pos: 0, rows: 1, lastRow: true, spec: new TextEncoder().encode('{"a":1}'), payload: rows2 },
   { kind: 'result', job, requestId: 9, from: 1, to: 3, pos: 5, rows: 2, lastRow: false, checksum: payloadChecksum(rows2), payload: rows2 },
-  // A hosted model: token ids to the first segment, logits asked of the last (rows·dim + vocab floats back).
-  { kind: 'request', job, requestId: 8, modelId, from: 0, to: 4, pos: 0, rows: 2, lastRow: false, tokens: true, logits: true, payload: new Uint8Array([1, 0, 0, 0, 7, 1, 0, 0]) },
-  { kind: 'result', job, requestId: 8, from: 0, to: 4, pos: 0, rows: 2, lastRow: false, logits: true, checksum: payloadChecksum(rows2.subarray(0, 20)), payload: rows2.subarray(0, 20) },
+  // A hosted model: token ids to the first segment, sampling asked of the last (rows·dim floats + a u32 token back).
+  {
+    kind: 'request', job, requestId: 8, modelId, from: 0, to: 4, pos: 0, rows: 2, lastRow: false, tokens: true,
+    sample: { temperature: 0.8, topK: 40, topP: 0.95, repeatPenalty: 1.1, repeatLastN: 64, u: 0.25, history: [5, 6, 7], banned: [2] },
+    payload: new Uint8Array([1, 0, 0, 0, 7, 1, 0, 0]),
+  },
+  { kind: 'result', job, requestId: 8, from: 0, to: 4, pos: 0, rows: 2, lastRow: false, sampled: true, checksum: payloadChecksum(rows2.subarray(0, 20)), payload: rows2.subarray(0, 20) },
   { kind: 'error', job, requestId: 3, code: 'INFER_KV_MISSING', have: 12, message: 'lost it — π' },
   { kind: 'release', job },
   { kind: 'part', messageId: 4, index: 1, count: 3, total: 10, data: new Uint8Array([1, 2, 3]) },

@@ -206,6 +206,10 @@ describe('a cluster running a hosted model', () => {
     const shares = models.map((m) => m.heldBlocks());
     assert.equal(shares.flat().reduce((n, [f, t]) => n + t - f, 0), 8);
     for (const m of models) assert.ok(m.progress.loadedBytes <= GGUF.length * 0.45, `${m.progress.loadedBytes} bytes on one node`);
+    // Sampling with every option: the last segment samples with our draws, so still LocalModel's tokens.
+    const opts = { maxTokens: 16, temperature: 0.8, topK: 20, topP: 0.9, repeatPenalty: 1.1, repeatLastN: 8, seed: 5, stopAtEos: false };
+    const sampled = (await collect(alone.generate(PROMPT, opts))).map((t) => t.token);
+    assert.deepEqual((await collect(nodes[0].generate(PROMPT, { ...opts, model: models[0] }))).map((t) => t.token), sampled);
   });
 
   it('a node that leaves mid-generation is replaced by a node that downloads its blocks; the tokens do not change', async () => {

@@ -19,7 +19,7 @@ import type { ModelDims } from '../transformer-weights.js';
 import { WeightCache } from '../weights.js';
 import { assignSegments, type SegmentAssignment } from './assignment.js';
 import { assignByCapacity } from './capacity.js';
-import { bytesToFloats, decodeFrame, encodeFrame, floatsToBytes, payloadChecksum, type InferFrame, type RequestFrame, type ResultFrame } from './frames.js';
+import { bytesToFloats, decodeFrame, encodeFrame, floatsToBytes, payloadChecksum, type InferFrame, type RequestFrame, type ResultFrame, type SampleParams } from './frames.js';
 import { Reassembler, splitFrame } from './parts.js';
 import { CHUNK_ROWS, InferenceJob, type JobRequest, type JobTransport, type Outcome } from './job.js';
 import { SegmentServer } from './server.js';
@@ -195,16 +195,22 @@ export class ClusterInference extends EventTarget {
     try {
       let t0 = this.#rt.now();
       // The prompt in chunks (any split gives the same bits), as LocalModel does.
-      let step!: { hidden: Float32Array; logits?: Float32Array; route: ClusterToken['route'] };
+      // A remote model's last segment samples: it gets this token's draw from our generator,
+      // the recent tokens and the banned ids, and returns the token (LocalModel's token).
+      const sampleParams = (): SampleParams | undefined => distributed && {
+        ...sampling, u: temperature > 0 ? rng() : 0, banned: [...banned],
+        history: repeatPenalty !== 1 && repeatLastN > 0 ? history.slice(-repeatLastN) : [],
+      };
+      let step!: { hidden: Float32Array; token?: number; route: ClusterToken['route'] };
       for (let start = 0; start < tokens.length; start += CHUNK_ROWS) {
         const chunk = tokens.slice(start, start + CHUNK_ROWS);
-        step = await job.forward(chunk, start, start + CHUNK_ROWS >= tokens.length);
+        step = await job.forward(chunk, start, start + CHUNK_ROWS >= tokens.length ? sampleParams() : undefined);
         aborted(signal);
       }
       let hidden = step.hidden.subarray(step.hidden.length - dim);
       let pos = tokens.length;
       for (let index = 0; ; index++) {
-        const token = sampleNext(step.logits ?? tr.logits(hidden), history, sampling, rng, banned);
+        const token = step.token ?? sampleNext(tr.logits(hidden), history, sampling, rng, banned);
         history.push(token);
         const route = step.route;
         if (stops.has(token)) {
@@ -219,7 +225,7 @@ export class ClusterInference extends EventTarget {
         await nextMacrotask(this.#customRuntime ? this.#rt : undefined);
         aborted(signal);
         job.index = index + 1;
-        step = await job.forward([token], pos, true);
+        step = await job.forward([token], pos, sampleParams());
         hidden = step.hidden;
         pos++;
       }
@@ -279,11 +285,11 @@ export class ClusterInference extends EventTarget {
       const req: RequestFrame = {
         kind: 'request', job: job.id, requestId: this.#nextId++ >>> 0, modelId: job.modelId, from: r.from, to: r.to, pos: r.pos,
         rows: r.rows, lastRow: r.lastRow, spec: withSpec ? job.specBytes : undefined,
-        ...(r.tokens ? { tokens: true } : {}), ...(r.logits ? { logits: true } : {}),
+        ...(r.tokens ? { tokens: true } : {}), ...(r.sample ? { sample: r.sample } : {}),
         payload: r.tokens ? tokenBytes(r.payload) : floatsToBytes(r.payload),
       };
-      const { dim, vocab } = job.spec;
-      const expect = ((r.lastRow ? 1 : r.rows) * dim + (r.logits ? vocab : 0)) * 4;
+      const { dim } = job.spec;
+      const expect = ((r.lastRow ? 1 : r.rows) * dim + (r.sample ? 1 : 0)) * 4;
       // A hosted model's holder may be downloading its blocks before its first answer: a dead
       // node is still caught at once (its link closes), a slow download is not a failure.
       const timeout = job.remote && !job.answered.has(node) ? this.#loadTimeoutMs : this.#timeoutMs;
@@ -413,7 +419,7 @@ export class ClusterInference extends EventTarget {
     if (!p && this.#abandoned.get(f.requestId) === from) return; // slow, not wrong: no penalty
     if (!p || p.node !== from || p.req.job !== f.job) throw bad('a result for a request this node was not sent');
     const q = p.req;
-    if (f.from !== q.from || f.to !== q.to || f.pos !== q.pos || f.lastRow !== q.lastRow || !!f.logits !== !!q.logits) throw bad(`a result for blocks [${f.from}, ${f.to}) at ${f.pos}, not the segment asked`);
+    if (f.from !== q.from || f.to !== q.to || f.pos !== q.pos || f.lastRow !== q.lastRow || !!f.sampled !== !!q.sample) throw bad(`a result for blocks [${f.from}, ${f.to}) at ${f.pos}, not the segment asked`);
     const rows = q.lastRow ? 1 : q.rows;
     if (f.rows !== rows || f.payload.length !== p.expect) throw bad(`a result of ${f.payload.length} bytes; ${p.expect} were asked`);
     if (payloadChecksum(f.payload) !== f.checksum) throw bad('a result whose checksum does not match its activations');

@@ -18,12 +18,33 @@ export const FrameKind = Object.freeze({ REQUEST: 1, RESULT: 2, ERROR: 3, RELEAS
 /**
  * REQUEST flags (byte 2): the spec is attached; reply with the last row only (replays);
  * the payload is token ids (u32 little-endian) for the node to embed, not activations;
- * append the logits of the last row (the node holds the final norm and output head).
- * RESULT frames echo LAST_ROW and LOGITS.
+ * SAMPLE: the node (holding the final norm and output head) samples the next token from
+ * the last row's logits with the attached sampling block and appends it (u32) to the
+ * result. RESULT frames echo LAST_ROW and SAMPLE.
  */
-export const RequestFlag = Object.freeze({ SPEC: 1, LAST_ROW: 2, TOKENS: 4, LOGITS: 8 } as const);
-const REQUEST_FLAGS = RequestFlag.SPEC | RequestFlag.LAST_ROW | RequestFlag.TOKENS | RequestFlag.LOGITS;
-const RESULT_FLAGS = RequestFlag.LAST_ROW | RequestFlag.LOGITS;
+export const RequestFlag = Object.freeze({ SPEC: 1, LAST_ROW: 2, TOKENS: 4, SAMPLE: 8 } as const);
+const REQUEST_FLAGS = RequestFlag.SPEC | RequestFlag.LAST_ROW | RequestFlag.TOKENS | RequestFlag.SAMPLE;
+const RESULT_FLAGS = RequestFlag.LAST_ROW | RequestFlag.SAMPLE;
+/** Most history and banned ids one sampling block carries. */
+export const MAX_SAMPLE_IDS = 1024;
+
+/**
+ * How the last segment's holder picks the next token: `sampleNext`'s options, the
+ * requester's uniform draw `u` for this token (so its seeded generator stays the only
+ * source of randomness), the recent tokens for the repetition penalty and the ids never
+ * to pick.
+ */
+export interface SampleParams {
+  temperature: number;
+  topK: number;
+  topP: number;
+  repeatPenalty: number;
+  repeatLastN: number;
+  /** The uniform draw in [0, 1) (0 at temperature 0, where none is drawn). */
+  u: number;
+  history: number[];
+  banned: number[];
+}
 /** Largest attached spec, bytes (the presets' canonical JSON is ~0.2 KB). */
 export const MAX_SPEC_BYTES = 4096;
 /** Largest error message, bytes. */
@@ -63,8 +84,8 @@ export interface RequestFrame {
   lastRow: boolean;
   /** The payload is `rows` token ids (u32, little-endian) to embed first (first segment of a model the requester does not hold). */
   tokens?: boolean;
-  /** Append the logits of the last output row (last segment of a model the requester does not hold). */
-  logits?: boolean;
+  /** Sample the next token from the last row (last segment of a model the requester does not hold). */
+  sample?: SampleParams;
   /** The spec's canonical JSON, when attached. */
   spec?: Uint8Array;
   /** rows·dim float32, little-endian (or rows u32 token ids with `tokens`). */
@@ -82,8 +103,8 @@ export interface ResultFrame {
   /** Rows in the payload (1 when `lastRow`). */
   rows: number;
   lastRow: boolean;
-  /** The payload ends with vocab float32 logits of the last row. */
-  logits?: boolean;
+  /** The payload ends with the sampled token id (u32 little-endian). */
+  sampled?: boolean;
   /** SHA-256 of the payload, hex: what r nodes vote on. */
   checksum: string;
   payload: Uint8Array;
@@ -179,9 +200,11 @@ export function encodeFrame(f: InferFrame): Uint8Array {
     case 'request': {
       const specLen = f.spec ? f.spec.length : 0;
       if (specLen > MAX_SPEC_BYTES) throw bad('spec too large');
-      const off = REQUEST_HEADER + (f.spec ? 2 + specLen : 0);
-      const flags = (f.spec ? RequestFlag.SPEC : 0) | (f.lastRow ? RequestFlag.LAST_ROW : 0) | (f.tokens ? RequestFlag.TOKENS : 0) | (f.logits ? RequestFlag.LOGITS : 0);
+      const sample = f.sample ? encodeSample(f.sample) : undefined;
+      const off = REQUEST_HEADER + (f.spec ? 2 + specLen : 0) + (sample?.length ?? 0);
+      const flags = (f.spec ? RequestFlag.SPEC : 0) | (f.lastRow ? RequestFlag.LAST_ROW : 0) | (f.tokens ? RequestFlag.TOKENS : 0) | (sample ? RequestFlag.SAMPLE : 0);
       const { out, dv } = header(FrameKind.REQUEST, off + f.payload.length, flags);
+      if (sample) out.set(sample, off - sample.length);
       out.set(hexBytes(f.job, 16, 'job'), 4);
       dv.setUint32(20, u32(f.requestId, 'requestId'));
       out.set(hexBytes(f.modelId, 32, 'modelId'), 24);
@@ -197,7 +220,7 @@ export function encodeFrame(f: InferFrame): Uint8Array {
       return out;
     }
     case 'result': {
-      const { out, dv } = header(FrameKind.RESULT, RESULT_HEADER + f.payload.length, (f.lastRow ? RequestFlag.LAST_ROW : 0) | (f.logits ? RequestFlag.LOGITS : 0));
+      const { out, dv } = header(FrameKind.RESULT, RESULT_HEADER + f.payload.length, (f.lastRow ? RequestFlag.LAST_ROW : 0) | (f.sampled ? RequestFlag.SAMPLE : 0));
       out.set(hexBytes(f.job, 16, 'job'), 4);
       dv.setUint32(20, u32(f.requestId, 'requestId'));
       dv.setUint16(24, u16(f.from, 'from'));
@@ -282,6 +305,12 @@ export function decodeFrame(bytes: Uint8Array): InferFrame {
         spec = bytes.slice(off + 2, off + 2 + len);
         off += 2 + len;
       }
+      let sample: SampleParams | undefined;
+      if (flags & RequestFlag.SAMPLE) {
+        const decoded = decodeSample(bytes, off);
+        sample = decoded.sample;
+        off = decoded.end;
+      }
       const payload = bytes.subarray(off);
       const tokens = (flags & RequestFlag.TOKENS) !== 0;
       if (tokens ? payload.length !== 4 * rows : payload.length === 0 || payload.length % (4 * rows) !== 0) {
@@ -290,7 +319,7 @@ export function decodeFrame(bytes: Uint8Array): InferFrame {
       return {
         kind: 'request', job: job(), requestId: dv.getUint32(20), modelId: toHex(bytes.subarray(24, 56)),
         from, to, pos: dv.getUint32(60), rows, lastRow: (flags & RequestFlag.LAST_ROW) !== 0,
-        ...(tokens ? { tokens } : {}), ...(flags & RequestFlag.LOGITS ? { logits: true } : {}), ...(spec ? { spec } : {}), payload,
+        ...(tokens ? { tokens } : {}), ...(sample ? { sample } : {}), ...(spec ? { spec } : {}), payload,
       };
     }
     case FrameKind.RESULT: {
@@ -302,12 +331,12 @@ export function decodeFrame(bytes: Uint8Array): InferFrame {
       if (from >= to) throw bad(`empty block range [${from}, ${to})`, { from, to });
       if (rows < 1 || rows > MAX_ROWS) throw bad(`rows must be in [1, ${MAX_ROWS}]`, { rows });
       const payload = bytes.subarray(RESULT_HEADER);
-      // With logits the payload is rows·dim + vocab floats: only the requester knows both.
-      const unit = bytes[2] & RequestFlag.LOGITS ? 4 : 4 * rows;
+      // With a sampled token the payload is rows·dim floats + one u32: only the requester knows dim.
+      const unit = bytes[2] & RequestFlag.SAMPLE ? 4 : 4 * rows;
       if (payload.length === 0 || payload.length % unit !== 0) throw bad(`payload of ${payload.length} bytes is not ${rows} rows of float32`, { rows });
       return {
         kind: 'result', job: job(), requestId: dv.getUint32(20), from, to, pos: dv.getUint32(28), rows,
-        lastRow: (bytes[2] & RequestFlag.LAST_ROW) !== 0, ...(bytes[2] & RequestFlag.LOGITS ? { logits: true } : {}), checksum: toHex(bytes.subarray(36, 68)), payload,
+        lastRow: (bytes[2] & RequestFlag.LAST_ROW) !== 0, ...(bytes[2] & RequestFlag.SAMPLE ? { sampled: true } : {}), checksum: toHex(bytes.subarray(36, 68)), payload,
       };
     }
     case FrameKind.ERROR: {
@@ -342,4 +371,39 @@ export function decodeFrame(bytes: Uint8Array): InferFrame {
     default:
       throw bad(`unknown frame kind ${bytes[1]}`, { kind: bytes[1] });
   }
+}
+
+/** Sampling block: temperature, topP, repeatPenalty, u (f64 ×4), topK, repeatLastN (u32 ×2), history and banned counts (u16 ×2), then the ids (u32). */
+const SAMPLE_HEADER = 44;
+
+function encodeSample(p: SampleParams): Uint8Array {
+  if (p.history.length > MAX_SAMPLE_IDS || p.banned.length > MAX_SAMPLE_IDS) throw bad('too many ids in a sampling block');
+  const out = new Uint8Array(SAMPLE_HEADER + 4 * (p.history.length + p.banned.length));
+  const dv = new DataView(out.buffer);
+  [p.temperature, p.topP, p.repeatPenalty, p.u].forEach((v, i) => dv.setFloat64(8 * i, v));
+  dv.setUint32(32, u32(p.topK, 'topK'));
+  dv.setUint32(36, u32(p.repeatLastN, 'repeatLastN'));
+  dv.setUint16(40, p.history.length);
+  dv.setUint16(42, p.banned.length);
+  [...p.history, ...p.banned].forEach((id, i) => dv.setUint32(SAMPLE_HEADER + 4 * i, u32(id, 'token id')));
+  return out;
+}
+
+function decodeSample(bytes: Uint8Array, off: number): { sample: SampleParams; end: number } {
+  if (bytes.length < off + SAMPLE_HEADER) throw bad('sampling block cut short');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset + off, bytes.length - off);
+  const [temperature, topP, repeatPenalty, u] = [0, 1, 2, 3].map((i) => dv.getFloat64(8 * i));
+  const nh = dv.getUint16(40);
+  const nb = dv.getUint16(42);
+  if (nh > MAX_SAMPLE_IDS || nb > MAX_SAMPLE_IDS) throw bad('too many ids in a sampling block', { history: nh, banned: nb });
+  const end = off + SAMPLE_HEADER + 4 * (nh + nb);
+  if (bytes.length < end) throw bad('sampling block cut short');
+  if (!(temperature >= 0 && temperature < Infinity) || !(topP > 0 && topP <= 1) || !(repeatPenalty > 0 && repeatPenalty < Infinity) || !(u >= 0 && u < 1)) {
+    throw bad('sampling parameters out of range', { temperature, topP, repeatPenalty, u });
+  }
+  const ids = Array.from({ length: nh + nb }, (_, i) => dv.getUint32(SAMPLE_HEADER + 4 * i));
+  return {
+    sample: { temperature, topP, repeatPenalty, u, topK: dv.getUint32(32), repeatLastN: dv.getUint32(36), history: ids.slice(0, nh), banned: ids.slice(nh) },
+    end,
+  };
 }

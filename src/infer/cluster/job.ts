@@ -14,7 +14,7 @@
 import { KpcError } from '../../errors.js';
 import type { Transformer } from '../forward.js';
 import type { KpcErrorCode } from '../../errors.js';
-import { floatsToBytes, payloadChecksum } from './frames.js';
+import { floatsToBytes, payloadChecksum, type SampleParams } from './frames.js';
 import { redundancyQuorum, type DisagreementDetail, type FailoverDetail, type RouteHop } from './types.js';
 import type { SegmentAssignment } from './assignment.js';
 
@@ -35,8 +35,8 @@ export interface JobRequest {
   lastRow: boolean;
   /** The payload holds token ids (as floats, exact) for the node to embed. */
   tokens: boolean;
-  /** Ask for the logits of the last row too. */
-  logits: boolean;
+  /** Have the node sample the next token from the last row (last segment of a remote model). */
+  sample?: SampleParams;
   payload: Float32Array;
 }
 
@@ -101,7 +101,7 @@ export class InferenceJob {
   readonly used = new Set<string>();
   /** Nodes that answered a request of this job (a hosted model's first answer may wait for a download). */
   readonly answered = new Set<string>();
-  /** True when the holders embed and compute logits (a model the requester does not hold). */
+  /** True when the holders embed and sample (a model the requester does not hold). */
   get remote(): boolean {
     return this.#remote;
   }
@@ -110,7 +110,7 @@ export class InferenceJob {
   readonly #r: number;
   readonly #segs: SegmentState[];
   readonly #hist: History[];
-  /** The first segment embeds and the last returns logits (the requester does not hold the model). */
+  /** The first segment embeds and the last samples (the requester does not hold the model). */
   readonly #remote: boolean;
   /** Index of the token being produced, for events. */
   index = 0;
@@ -122,7 +122,7 @@ export class InferenceJob {
 
   /**
    * @param opts - ids, the model, the assignment and the transport; `remote`: the
-   *   holders embed and compute logits (a {@link DistributedModel}), not this node
+   *   holders embed and sample (a {@link DistributedModel}), not this node
    */
   constructor(opts: { id: string; modelId: string; specBytes: Uint8Array | undefined; transformer: Transformer; assignment: SegmentAssignment[]; redundancy: number; transport: JobTransport; remote?: boolean }) {
     this.id = opts.id;
@@ -140,28 +140,31 @@ export class InferenceJob {
 
   /**
    * Runs `tokens` at positions [pos, pos + n) through every segment; returns the last
-   * segment's output, the route and, for a remote model when `wantLogits`, the logits
-   * of the last row (computed by the last segment's holders).
+   * segment's output and the route and, for a remote model given `sample`, the next
+   * token as the last segment's holders sampled it.
    */
-  async forward(tokens: number[], pos: number, wantLogits = false): Promise<{ hidden: Float32Array; logits?: Float32Array; route: RouteHop[] }> {
+  async forward(tokens: number[], pos: number, sample?: SampleParams): Promise<{ hidden: Float32Array; token?: number; route: RouteHop[] }> {
     let h: Float32Array = this.#remote ? Float32Array.from(tokens) : this.#tr.embed(tokens);
     const route: RouteHop[] = [];
-    let logits: Float32Array | undefined;
+    let token: number | undefined;
     for (let s = 0; s < this.#segs.length; s++) {
-      const withLogits = this.#remote && wantLogits && s === this.#segs.length - 1;
-      const { out, nodes } = await this.#runSegment(s, h, pos, withLogits);
+      const sampling = this.#remote && s === this.#segs.length - 1 ? sample : undefined;
+      const { out, nodes } = await this.#runSegment(s, h, pos, sampling);
       route.push({ segment: [this.#segs[s].from, this.#segs[s].to], nodes });
       h = out;
-      if (withLogits) {
-        const { vocab } = this.#tr.spec;
-        h = out.subarray(0, out.length - vocab);
-        logits = out.subarray(out.length - vocab);
+      if (sampling) {
+        // The token's 4 bytes ride after the floats (as a float32 view of them).
+        token = new Uint32Array(out.buffer, out.byteOffset + (out.length - 1) * 4, 1)[0];
+        h = out.subarray(0, out.length - 1);
+        if (token >= this.#tr.spec.vocab) {
+          throw new KpcError('INFER_BAD_FRAME', `blocks [${this.#segs[s].from}, ${this.#segs[s].to}) sampled token ${token}, outside the vocabulary`, { token });
+        }
       }
     }
-    return { hidden: h, route, ...(logits ? { logits } : {}) };
+    return { hidden: h, route, ...(token !== undefined ? { token } : {}) };
   }
 
-  async #runSegment(s: number, input: Float32Array, pos: number, logits: boolean): Promise<{ out: Float32Array; nodes: string[] }> {
+  async #runSegment(s: number, input: Float32Array, pos: number, sample: SampleParams | undefined): Promise<{ out: Float32Array; nodes: string[] }> {
     const seg = this.#segs[s];
     const q = redundancyQuorum(this.#r);
     this.#hist[s].write(pos, input);
@@ -180,7 +183,7 @@ export class InferenceJob {
         seg.group.push(...askers);
       }
       for (const a of askers) asked.add(a);
-      const attempts = await Promise.all(askers.map((a) => this.#attempt(seg, s, a, input, pos, logits)));
+      const attempts = await Promise.all(askers.map((a) => this.#attempt(seg, s, a, input, pos, sample)));
       askers.forEach((node, i) => {
         const at = attempts[i];
         if (at.kind === 'ok') {
@@ -211,7 +214,7 @@ export class InferenceJob {
           replacement: f.replacement, detectMs: f.detectMs, pauseMs: done - f.at,
         });
       }
-      this.#hist[s + 1].write(pos, logits ? win.out.subarray(0, win.out.length - this.#tr.spec.vocab) : win.out);
+      this.#hist[s + 1].write(pos, sample ? win.out.subarray(0, win.out.length - 1) : win.out);
       return { out: win.out, nodes: winners };
     }
   }
@@ -254,7 +257,7 @@ export class InferenceJob {
   }
 
   /** One node's go at the step: catch its KV cache up if needed, then compute. */
-  async #attempt(seg: SegmentState, s: number, node: string, input: Float32Array, pos: number, logits: boolean): Promise<Attempt> {
+  async #attempt(seg: SegmentState, s: number, node: string, input: Float32Array, pos: number, sample: SampleParams | undefined): Promise<Attempt> {
     const tokens = s === 0 && this.#remote;
     const rows = tokens ? input.length : input.length / this.#tr.spec.dim;
     this.used.add(node);
@@ -262,7 +265,7 @@ export class InferenceJob {
     for (let tries = 0; tries < 3; tries++) {
       const caught = have < pos ? await this.#replay(seg, s, node, have, pos) : null;
       if (caught && caught.kind !== 'ok') return caught;
-      const o = await this.#t.request(node, this, { from: seg.from, to: seg.to, pos, rows, lastRow: false, tokens, logits, payload: input });
+      const o = await this.#t.request(node, this, { from: seg.from, to: seg.to, pos, rows, lastRow: false, tokens, ...(sample ? { sample } : {}), payload: input });
       if (o.ok) {
         seg.have.set(node, pos + rows);
         return { kind: 'ok', out: o.hidden, checksum: o.checksum };
@@ -285,7 +288,7 @@ export class InferenceJob {
     for (let start = from; start < to; ) {
       const end = Math.min(to, start + CHUNK_ROWS);
       const tokens = s === 0 && this.#remote;
-      const o = await this.#t.request(node, this, { from: seg.from, to: seg.to, pos: start, rows: end - start, lastRow: true, tokens, logits: false, payload: this.#hist[s].read(start, end) });
+      const o = await this.#t.request(node, this, { from: seg.from, to: seg.to, pos: start, rows: end - start, lastRow: true, tokens, payload: this.#hist[s].read(start, end) });
       if (!o.ok) {
         if (o.error.code !== 'INFER_KV_MISSING' || o.have >= start || ++rewinds > 2) return { kind: 'failed', out: o, at: this.#t.now() };
         start = o.have;

@@ -22,6 +22,7 @@ import { ModelWeights, WeightCache, parameterCount } from '../weights.js';
 import type { ModelDims } from '../transformer-weights.js';
 import { bytesToFloats, floatsToBytes, payloadChecksum, type ErrorFrame, type RequestFrame, type ResultFrame } from './frames.js';
 import type { SegmentProvider } from './types.js';
+import { sampleNext } from '../sampler.js';
 
 /** KV caches one requester may hold on a node at once. */
 export const MAX_JOBS_PER_PEER = 16;
@@ -140,7 +141,7 @@ export class SegmentServer {
       if (provider) {
         this.#check(req, provider.transformer.spec);
         try {
-          await provider.ensure(req.from, req.to, { embed: req.tokens === true, head: req.logits === true });
+          await provider.ensure(req.from, req.to, { embed: req.tokens === true, head: req.sample !== undefined });
         } catch (err) {
           // The node could not fetch the blocks (host down, wrong bytes): not the requester's fault.
           throw new KpcError('INFER_UNAVAILABLE', `this node cannot fetch blocks [${req.from}, ${req.to}): ${isKpcError(err) ? err.message : String(err)}`);
@@ -174,8 +175,9 @@ export class SegmentServer {
     if (req.rows > MAX_ROWS_PER_REQUEST) throw bad(`more than ${MAX_ROWS_PER_REQUEST} rows in one request`, { rows: req.rows });
     if (req.to > s.layers) throw bad(`blocks [${req.from}, ${req.to}) are not within the model's ${s.layers}`, { from: req.from, to: req.to });
     if (req.tokens && req.from !== 0) throw bad('token ids are only sent to the first segment', { from: req.from });
-    if (req.logits && req.to !== s.layers) throw bad('logits are only asked of the last segment', { to: req.to });
-    if (req.logits && req.lastRow) throw bad('a replay does not ask for logits');
+    if (req.sample && req.to !== s.layers) throw bad('only the last segment samples', { to: req.to });
+    if (req.sample && req.lastRow) throw bad('a replay does not sample');
+    if (req.sample && [...req.sample.history, ...req.sample.banned].some((t) => t >= s.vocab)) throw bad(`a sampling id is not in the vocabulary of ${s.vocab}`);
     const width = req.tokens ? 1 : s.dim;
     if (req.payload.length !== req.rows * width * 4) throw bad(`payload is not ${req.rows}·${width} ${req.tokens ? 'token ids' : 'float32'}`, { bytes: req.payload.length });
     if (req.pos + req.rows > s.contextLength) {
@@ -222,17 +224,19 @@ export class SegmentServer {
     }
     let out: Float32Array = tr.runLayers(req.from, req.to, hidden, entry.kv, req.pos);
     if (req.lastRow) out = out.subarray((req.rows - 1) * s.dim);
-    if (req.logits) {
-      const logits = tr.logits(out.subarray(out.length - s.dim));
-      const both = new Float32Array(out.length + logits.length);
-      both.set(out);
-      both.set(logits, out.length);
-      out = both;
+    let payload = floatsToBytes(out);
+    if (req.sample) {
+      // The requester's draw stands in for its generator: the same token LocalModel would sample.
+      const { u, history, banned, ...opts } = req.sample;
+      const token = sampleNext(tr.logits(out.subarray(out.length - s.dim)), history, opts, () => u, new Set(banned));
+      const both = new Uint8Array(payload.length + 4);
+      both.set(payload);
+      new DataView(both.buffer).setUint32(payload.length, token, true);
+      payload = both;
     }
-    const payload = floatsToBytes(out);
     return {
       kind: 'result', job: req.job, requestId: req.requestId, from: req.from, to: req.to, pos: req.pos,
-      rows: req.lastRow ? 1 : req.rows, lastRow: req.lastRow, ...(req.logits ? { logits: true } : {}), checksum: payloadChecksum(payload), payload,
+      rows: req.lastRow ? 1 : req.rows, lastRow: req.lastRow, ...(req.sample ? { sampled: true } : {}), checksum: payloadChecksum(payload), payload,
     };
   }
 
