@@ -61,3 +61,48 @@ export function matmulQ8_0(w: usize, rows: i32, nb: i32, qs: usize, d: usize, n:
     }
   }
 }
+
+/** Σ of one Q4_0 block's 32 nibbles (low nibbles: values 0–15, high: 16–31) times the activation quants. */
+@inline
+function nibbleSum32(wq: usize, aq: usize): i32 {
+  const v = v128.load(wq);
+  const lo = v128.and(v, i8x16.splat(0x0f));
+  const hi = i8x16.shr_u(v, 4);
+  const a0 = v128.load(aq);
+  const a1 = v128.load(aq, 16);
+  // Nibbles are 0–15: as signed bytes they are the same numbers.
+  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), i16x8.extend_low_i8x16_s(a0));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), i16x8.extend_high_i8x16_s(a0)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(hi), i16x8.extend_low_i8x16_s(a1)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(hi), i16x8.extend_high_i8x16_s(a1)));
+  return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
+}
+
+/**
+ * As {@link matmulQ8_0} for Q4_0 weights (18-byte blocks: f16 scale, 16 bytes of
+ * nibbles) and Q8_0 activations with their per-block quant sums at `sums` (i32, `nb` per
+ * row): acc += (dw · dx) · (Σ nibble·q − 8·Σ q), as dotQ4_0.
+ */
+export function matmulQ4_0(w: usize, rows: i32, nb: i32, qs: usize, d: usize, sums: usize, n: i32, out: usize): void {
+  const rowBytes = <usize>nb * 18;
+  for (let i = 0; i < rows; i++) {
+    const wr = w + <usize>i * rowBytes;
+    for (let t = 0; t < n; t++) {
+      let qp = qs + <usize>t * <usize>nb * 32;
+      let dp = d + <usize>t * <usize>nb * 8;
+      let sp = sums + <usize>t * <usize>nb * 4;
+      let p = wr;
+      let acc: f64 = 0;
+      for (let b = 0; b < nb; b++) {
+        const dw = f16ToF64(<u32>load<u16>(p));
+        const s = nibbleSum32(p + 2, qp) - 8 * load<i32>(sp);
+        acc += dw * load<f64>(dp) * <f64>s;
+        p += 18;
+        qp += 32;
+        dp += 8;
+        sp += 4;
+      }
+      store<f64>(out + (<usize>t * <usize>rows + <usize>i) * 8, acc);
+    }
+  }
+}

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { quantMatMul } from '../../src/quant/matmul.js';
 import { setResidentLimit, useWasmKernels, wasmKernelsActive } from '../../src/quant/wasm/kernels.js';
-import { Q8_0_GOLDEN, q8Case, q8GoldenChecksum } from './wasm-cases.js';
+import { Q4_0_GOLDEN, Q8_0_GOLDEN, WASM_TYPES, q4GoldenChecksum, q8GoldenChecksum, wasmCase } from './wasm-cases.js';
 import { compileKernels, kernelsModule } from '../../scripts/build-wasm.mjs';
 
 /** Outputs with the TypeScript kernel, then with the WebAssembly one. */
@@ -26,22 +26,24 @@ function both<T>(fn: () => T): [T, T] {
 
 const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
 
-describe('WebAssembly Q8_0 kernel', () => {
+describe('WebAssembly kernels (Q8_0, Q4_0)', () => {
   it('is active in Node (WebAssembly SIMD), so these tests compare two kernels', () => {
     assert.equal(wasmKernelsActive(), true);
   });
 
-  it('gives the TypeScript kernel\'s bits on random matrices (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 6 }), (seed, rows, nb, n) => {
-      const [ts, wasm] = both(() => q8Case(seed, rows, nb, n));
-      assert.equal(bits(wasm), bits(ts));
-    }), { numRuns: 200 });
-  });
+  for (const type of Object.keys(WASM_TYPES) as Array<keyof typeof WASM_TYPES>) {
+    it(`${type}: gives the TypeScript kernel's bits on random matrices (property)`, () => {
+      fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 6 }), (seed, rows, nb, n) => {
+        const [ts, wasm] = both(() => wasmCase(type, seed, rows, nb, n));
+        assert.equal(bits(wasm), bits(ts));
+      }), { numRuns: 150 });
+    });
+  }
 
-  it('matches the pinned golden checksum (the same in Chromium: wasm.browser.test.ts)', () => {
-    const [ts, wasm] = both(q8GoldenChecksum);
-    assert.equal(ts, Q8_0_GOLDEN);
-    assert.equal(wasm, Q8_0_GOLDEN);
+  it('match the pinned golden checksums (the same in Chromium: wasm.browser.test.ts)', () => {
+    const [ts, wasm] = both(() => [q8GoldenChecksum(), q4GoldenChecksum()]);
+    assert.deepEqual(ts, [Q8_0_GOLDEN, Q4_0_GOLDEN]);
+    assert.deepEqual(wasm, [Q8_0_GOLDEN, Q4_0_GOLDEN]);
   });
 
   it('weights resident in the module and weights copied in per call give the same bits', () => {

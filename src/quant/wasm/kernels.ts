@@ -14,7 +14,13 @@ import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 interface Exports {
   readonly memory: WebAssembly.Memory;
   matmulQ8_0(w: number, rows: number, nb: number, qs: number, d: number, n: number, out: number): void;
+  matmulQ4_0(w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
 }
+
+/** Block bytes of the weight types with a WebAssembly kernel. */
+const BLOCK_BYTES = { Q8_0: 34, Q4_0: 18 } as const;
+/** Weight types with a WebAssembly kernel (their activations are Q8_0). */
+export type WasmWeightType = keyof typeof BLOCK_BYTES;
 
 /** Bytes below this offset are left to the module (its stack and static data). */
 const BASE = 64 * 1024;
@@ -109,23 +115,29 @@ function align(n: number, to: number): number {
 }
 
 /**
- * out[t·rows + i] = W_i · x_t for Q8_0 weights (`rows` × `nb` blocks in `weights`) and
- * `n` Q8_0 activation rows (`qs`: n·nb·32 quants, `d`: n·nb scales), exactly as
- * dotQ8_0 computes each one. Returns false (doing nothing) when the kernels are not active.
+ * out[t·rows + i] = W_i · x_t for Q8_0 or Q4_0 weights (`rows` × `nb` blocks in
+ * `weights`) and `n` Q8_0 activation rows (`qs`: n·nb·32 quants, `d`: n·nb scales,
+ * `sums`: n·nb quant sums), exactly as dotQ8_0 / dotQ4_0 compute each one. Returns false
+ * (doing nothing) when the kernels are not active.
  */
-export function wasmMatMulQ8_0(weights: Uint8Array, rows: number, nb: number, qs: Int8Array, d: Float64Array, n: number, out: Float64Array): boolean {
+export function wasmMatMul(type: WasmWeightType, weights: Uint8Array, rows: number, nb: number, acts: { qs: Int8Array; d: Float64Array; sums: Int32Array }, n: number, out: Float64Array): boolean {
   const k = enabled ? kernels() : null;
   if (!k) return false;
-  const size = rows * nb * 34;
+  const size = rows * nb * BLOCK_BYTES[type];
   const w = weights.byteLength === size ? place(k, weights, true) : place(k, weights.subarray(0, size), false);
   const qsOff = w.scratchEnd;
   const dOff = align(qsOff + n * nb * 32, 16);
-  const outOff = align(dOff + n * nb * 8, 16);
+  const sumsOff = align(dOff + n * nb * 8, 16);
+  const outOff = align(sumsOff + n * nb * 4, 16);
   reserve(k, outOff + n * rows * 8);
   const buf = k.memory.buffer;
-  new Int8Array(buf, qsOff, n * nb * 32).set(qs.subarray(0, n * nb * 32));
-  new Float64Array(buf, dOff, n * nb).set(d.subarray(0, n * nb));
-  k.matmulQ8_0(w.offset, rows, nb, qsOff, dOff, n, outOff);
+  new Int8Array(buf, qsOff, n * nb * 32).set(acts.qs.subarray(0, n * nb * 32));
+  new Float64Array(buf, dOff, n * nb).set(acts.d.subarray(0, n * nb));
+  if (type === 'Q8_0') k.matmulQ8_0(w.offset, rows, nb, qsOff, dOff, n, outOff);
+  else {
+    new Int32Array(buf, sumsOff, n * nb).set(acts.sums.subarray(0, n * nb));
+    k.matmulQ4_0(w.offset, rows, nb, qsOff, dOff, sumsOff, n, outOff);
+  }
   out.set(new Float64Array(k.memory.buffer, outOff, n * rows));
   return true;
 }
