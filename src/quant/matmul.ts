@@ -12,7 +12,7 @@ import { checkShape, COMPUTE, isCount, LITTLE_ENDIAN, rowBytes, supportedType, t
 import { dotBF16, dotF16, dotF32, dotQ4K, dotQ4_0, dotQ6K, dotQ8_0, ensureTables, type WeightView } from './dot.js';
 import { dotBF16Words, dotF16Words, dotQ4KWords, dotQ4_0Words, dotQ6KWords } from './dot-words.js';
 import type { GgmlTypeName } from './types.js';
-import { wasmMatMul } from './wasm/kernels.js';
+import { hasWasmKernel, wasmMatMul } from './wasm/kernels.js';
 
 /** A ggml weight matrix: `rows` rows of `cols` weights of `type`, row-major. */
 export interface QuantMatrix {
@@ -117,8 +117,8 @@ export function quantMatMul(w: QuantMatrix, x: Float64Array | Float32Array, n: n
   const plan = PLAN[info.name];
   const acts = activationScratch(plan.dot, n, cols);
   quantizeActivations(acts, x, 0, n);
-  // The WebAssembly kernels compute the same bits as dotQ8_0 / dotQ4_0, with SIMD block sums.
-  if ((info.name === 'Q8_0' || info.name === 'Q4_0') && wasmMatMul(info.name, w.bytes, rows, cols / 32, acts, n, out)) return;
+  // The WebAssembly kernels compute the same bits as the TypeScript ones, with SIMD block sums.
+  if (hasWasmKernel(info.name) && wasmMatMul(info.name, w.bytes, rows, cols / plan.perBlock, acts, n, out)) return;
   const view = weightView(info.name, w.bytes);
   const kernel = pickKernel(plan.kernel, view);
   const count = cols / plan.perBlock;

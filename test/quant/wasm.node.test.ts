@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { quantMatMul } from '../../src/quant/matmul.js';
 import { setResidentLimit, useWasmKernels, wasmKernelsActive } from '../../src/quant/wasm/kernels.js';
-import { Q4_0_GOLDEN, Q8_0_GOLDEN, WASM_TYPES, q4GoldenChecksum, q8GoldenChecksum, wasmCase } from './wasm-cases.js';
+import { K_GOLDEN, Q4_0_GOLDEN, Q8_0_GOLDEN, WASM_TYPES, kGoldenChecksums, q4GoldenChecksum, q8GoldenChecksum, wasmCase } from './wasm-cases.js';
 import { compileKernels, kernelsModule } from '../../scripts/build-wasm.mjs';
 
 /** Outputs with the TypeScript kernel, then with the WebAssembly one. */
@@ -26,14 +26,14 @@ function both<T>(fn: () => T): [T, T] {
 
 const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
 
-describe('WebAssembly kernels (Q8_0, Q4_0)', () => {
+describe('WebAssembly kernels (Q8_0, Q4_0, Q4_K, Q6_K)', () => {
   it('is active in Node (WebAssembly SIMD), so these tests compare two kernels', () => {
     assert.equal(wasmKernelsActive(), true);
   });
 
   for (const type of Object.keys(WASM_TYPES) as Array<keyof typeof WASM_TYPES>) {
     it(`${type}: gives the TypeScript kernel's bits on random matrices (property)`, () => {
-      fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 6 }), (seed, rows, nb, n) => {
+      fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: type.endsWith('_K') ? 3 : 12 }), fc.integer({ min: 1, max: 6 }), (seed, rows, nb, n) => {
         const [ts, wasm] = both(() => wasmCase(type, seed, rows, nb, n));
         assert.equal(bits(wasm), bits(ts));
       }), { numRuns: 150 });
@@ -41,9 +41,9 @@ describe('WebAssembly kernels (Q8_0, Q4_0)', () => {
   }
 
   it('match the pinned golden checksums (the same in Chromium: wasm.browser.test.ts)', () => {
-    const [ts, wasm] = both(() => [q8GoldenChecksum(), q4GoldenChecksum()]);
-    assert.deepEqual(ts, [Q8_0_GOLDEN, Q4_0_GOLDEN]);
-    assert.deepEqual(wasm, [Q8_0_GOLDEN, Q4_0_GOLDEN]);
+    const [ts, wasm] = both(() => [q8GoldenChecksum(), q4GoldenChecksum(), kGoldenChecksums()]);
+    assert.deepEqual(ts, [Q8_0_GOLDEN, Q4_0_GOLDEN, K_GOLDEN]);
+    assert.deepEqual(wasm, [Q8_0_GOLDEN, Q4_0_GOLDEN, K_GOLDEN]);
   });
 
   it('weights resident in the module and weights copied in per call give the same bits', () => {

@@ -15,12 +15,21 @@ interface Exports {
   readonly memory: WebAssembly.Memory;
   matmulQ8_0(w: number, rows: number, nb: number, qs: number, d: number, n: number, out: number): void;
   matmulQ4_0(w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
+  matmulQ4_K(w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
+  matmulQ6_K(w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
 }
 
-/** Block bytes of the weight types with a WebAssembly kernel. */
-const BLOCK_BYTES = { Q8_0: 34, Q4_0: 18 } as const;
+/** Block bytes and values per block of the weight types with a WebAssembly kernel. */
+const BLOCKS = { Q8_0: [34, 32], Q4_0: [18, 32], Q4_K: [144, 256], Q6_K: [210, 256] } as const;
+/** Activation sums per block (Q8_0: one per 32; Q8_K: one per 16). */
+const SUMS = { Q8_0: 1, Q4_0: 1, Q4_K: 16, Q6_K: 16 } as const;
 /** Weight types with a WebAssembly kernel (their activations are Q8_0). */
-export type WasmWeightType = keyof typeof BLOCK_BYTES;
+export type WasmWeightType = keyof typeof BLOCKS;
+
+/** True for a weight type with a WebAssembly kernel. */
+export function hasWasmKernel(type: string): type is WasmWeightType {
+  return Object.hasOwn(BLOCKS, type);
+}
 
 /** Bytes below this offset are left to the module (its stack and static data). */
 const BASE = 64 * 1024;
@@ -115,29 +124,32 @@ function align(n: number, to: number): number {
 }
 
 /**
- * out[t·rows + i] = W_i · x_t for Q8_0 or Q4_0 weights (`rows` × `nb` blocks in
- * `weights`) and `n` Q8_0 activation rows (`qs`: n·nb·32 quants, `d`: n·nb scales,
- * `sums`: n·nb quant sums), exactly as dotQ8_0 / dotQ4_0 compute each one. Returns false
- * (doing nothing) when the kernels are not active.
+ * out[t·rows + i] = W_i · x_t for weights of `type` (`rows` × `nb` blocks in `weights`)
+ * and `n` activation rows in its dot type (Q8_0 for Q8_0/Q4_0, Q8_K for Q4_K/Q6_K:
+ * `qs` quants, `d` one scale per block, `sums` the per-32 or per-16 quant sums), exactly
+ * as the TypeScript kernel computes each one. Returns false (doing nothing) when the
+ * kernels are not active.
  */
 export function wasmMatMul(type: WasmWeightType, weights: Uint8Array, rows: number, nb: number, acts: { qs: Int8Array; d: Float64Array; sums: Int32Array }, n: number, out: Float64Array): boolean {
   const k = enabled ? kernels() : null;
   if (!k) return false;
-  const size = rows * nb * BLOCK_BYTES[type];
+  const [blockBytes, perBlock] = BLOCKS[type];
+  const size = rows * nb * blockBytes;
   const w = weights.byteLength === size ? place(k, weights, true) : place(k, weights.subarray(0, size), false);
+  const values = n * nb * perBlock;
+  const sums = n * nb * SUMS[type];
   const qsOff = w.scratchEnd;
-  const dOff = align(qsOff + n * nb * 32, 16);
+  const dOff = align(qsOff + values, 16);
   const sumsOff = align(dOff + n * nb * 8, 16);
-  const outOff = align(sumsOff + n * nb * 4, 16);
+  const outOff = align(sumsOff + sums * 4, 16);
   reserve(k, outOff + n * rows * 8);
   const buf = k.memory.buffer;
-  new Int8Array(buf, qsOff, n * nb * 32).set(acts.qs.subarray(0, n * nb * 32));
+  new Int8Array(buf, qsOff, values).set(acts.qs.subarray(0, values));
   new Float64Array(buf, dOff, n * nb).set(acts.d.subarray(0, n * nb));
-  if (type === 'Q8_0') k.matmulQ8_0(w.offset, rows, nb, qsOff, dOff, n, outOff);
-  else {
-    new Int32Array(buf, sumsOff, n * nb).set(acts.sums.subarray(0, n * nb));
-    k.matmulQ4_0(w.offset, rows, nb, qsOff, dOff, sumsOff, n, outOff);
-  }
+  new Int32Array(buf, sumsOff, sums).set(acts.sums.subarray(0, sums));
+  const kernel = type === 'Q8_0' ? null : type === 'Q4_0' ? k.matmulQ4_0 : type === 'Q4_K' ? k.matmulQ4_K : k.matmulQ6_K;
+  if (kernel) kernel(w.offset, rows, nb, qsOff, dOff, sumsOff, n, outOff);
+  else k.matmulQ8_0(w.offset, rows, nb, qsOff, dOff, n, outOff);
   out.set(new Float64Array(k.memory.buffer, outOff, n * rows));
   return true;
 }
