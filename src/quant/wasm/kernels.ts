@@ -13,11 +13,11 @@ import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 interface Exports {
   readonly memory: WebAssembly.Memory;
-  matmulQ8_0(w: number, rows: number, nb: number, qs: number, d: number, n: number, out: number): void;
-  matmulQ4_0(w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
-  matmulQ4_K(w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
-  matmulQ6_K(w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
+  matmul(kind: number, w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
 }
+
+/** `matmul`'s `kind` of each weight type (assembly/kernels.ts). */
+const KIND = { Q8_0: 0, Q4_0: 1, Q4_K: 2, Q6_K: 3 } as const;
 
 /** Block bytes and values per block of the weight types with a WebAssembly kernel. */
 const BLOCKS = { Q8_0: [34, 32], Q4_0: [18, 32], Q4_K: [144, 256], Q6_K: [210, 256] } as const;
@@ -147,9 +147,7 @@ export function wasmMatMul(type: WasmWeightType, weights: Uint8Array, rows: numb
   new Int8Array(buf, qsOff, values).set(acts.qs.subarray(0, values));
   new Float64Array(buf, dOff, n * nb).set(acts.d.subarray(0, n * nb));
   new Int32Array(buf, sumsOff, sums).set(acts.sums.subarray(0, sums));
-  const kernel = type === 'Q8_0' ? null : type === 'Q4_0' ? k.matmulQ4_0 : type === 'Q4_K' ? k.matmulQ4_K : k.matmulQ6_K;
-  if (kernel) kernel(w.offset, rows, nb, qsOff, dOff, sumsOff, n, outOff);
-  else k.matmulQ8_0(w.offset, rows, nb, qsOff, dOff, n, outOff);
+  k.matmul(KIND[type], w.offset, rows, nb, qsOff, dOff, sumsOff, n, outOff);
   out.set(new Float64Array(k.memory.buffer, outOff, n * rows));
   return true;
 }
