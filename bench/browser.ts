@@ -2,6 +2,8 @@
 import { runHostedBench } from './hosted.bench.js';
 import { runClusterInferBench } from './infer-cluster.bench.js';
 import { runInferBench } from './infer.bench.js';
+import { BENCH_MODEL_FILES, benchPromptIds } from './bench-model.js';
+import { runKernelsBench } from './kernels.bench.js';
 import { runMeshBench } from './mesh.bench.js';
 import { runPowBench } from './pow.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
@@ -20,6 +22,8 @@ declare global {
 }
 
 const REPO_Q8 = () => new URL('models/kjv-llama-3m/model-q8_0.gguf', location.href).href;
+/** The kernels bench's two files, written by bench/run.mjs into the page's folder. */
+const BENCH_MODEL_URLS = () => ({ q8: new URL(BENCH_MODEL_FILES.q8, location.href).href, q4: new URL(BENCH_MODEL_FILES.q4, location.href).href });
 
 window.kpcBench = async (signaling: string, only = '') => {
   const benches: Array<[string, () => Promise<BenchResults>]> = [
@@ -32,6 +36,8 @@ window.kpcBench = async (signaling: string, only = '') => {
     ['hosted', () => runHostedBench(signaling, REPO_Q8())],
     ['pow', () => runPowBench()],
     ['recovery', () => runRecoveryBench(signaling, window.kpcControl)],
+    // Last: it leaves ~300 MB in the page (the kernels' memory does not shrink).
+    ['kernels', () => runKernelsBench(BENCH_MODEL_URLS(), benchPromptIds(), window.kpcControl)],
   ];
   const wanted = new Set(only.split(',').map((s) => s.trim()).filter(Boolean));
   let results: BenchResults = {};

@@ -2,7 +2,10 @@
 /**
  * llama.cpp's speed on a GGUF, the yardstick for kpc's own decoding figures:
  *
- *   node bench/llamacpp.bench.mjs [model.gguf] [--threads 1] [--runs 5] [--tokens 64] [--prompt "In the beginning"]
+ *   node bench/llamacpp.bench.mjs [model.gguf] [--threads 1] [--runs 5] [--tokens 64] [--prompt "In the beginning"] [--ids 1,523,…]
+ *
+ * `--ids`: the prompt as token ids, used as is (no BOS added); the output then also has
+ * `prompt_tokens` and `tokens` (the warm-up run's greedy tokens).
  *
  * Prints one line of JSON on stdout, `{"tokens_per_s": n, "first_token_ms": n}` (details on
  * stderr), measured as bench/infer.bench.ts measures kpc:
@@ -30,6 +33,7 @@ const { values, positionals } = parseArgs({
     runs: { type: 'string', default: '5' },
     tokens: { type: 'string', default: '64' },
     prompt: { type: 'string', default: 'In the beginning' },
+    ids: { type: 'string' },
   },
 });
 const modelPath = resolve(positionals[0] ?? fileURLToPath(new URL('../models/kjv-llama-3m/model-f32.gguf', import.meta.url)));
@@ -74,8 +78,11 @@ const llama = await nlc.getLlama({
 const loadStart = performance.now();
 const model = await llama.loadModel({ modelPath, gpuLayers: 0, defaultContextFlashAttention: false });
 const loadMs = performance.now() - loadStart;
-/** @type {number[]} */
-const prompt = [model.tokens.bos, ...model.tokenize(values.prompt, false)].filter((t) => t != null);
+/** @type {number[]} --ids gives the prompt as token ids (used as is); else BOS + the tokenized --prompt. */
+const prompt = values.ids !== undefined ? values.ids.split(',').map(Number)
+  : [model.tokens.bos, ...model.tokenize(values.prompt, false)].filter((t) => t != null);
+/** The greedy tokens of the warm-up run (printed with --ids, for checking kpc's tokens). @type {number[]} */
+let tokens = [];
 const contextSize = Math.max(model.trainContextSize, prompt.length + nTokens);
 
 /** One run in a fresh context: [first_token_ms, tokens_per_s]. */
@@ -86,11 +93,14 @@ async function once() {
     let count = 0;
     let tFirst = 0;
     const t0 = performance.now();
-    for await (const _ of seq.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+    const got = [];
+    for await (const t of seq.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
       if (count === 0) tFirst = performance.now();
+      got.push(t);
       if (++count >= nTokens) break;
     }
     const tEnd = performance.now();
+    if (tokens.length === 0) tokens = got;
     return [tFirst - t0, (count - 1) / ((tEnd - tFirst) / 1000)];
   } finally {
     await ctx.dispose();
@@ -108,7 +118,10 @@ for (let i = 0; i < runs; i++) {
 await model.dispose();
 await llama.dispose();
 
-const result = { tokens_per_s: Math.round(median(rate) * 10) / 10, first_token_ms: Math.round(median(first) * 100) / 100 };
+const result = {
+  tokens_per_s: Math.round(median(rate) * 10) / 10, first_token_ms: Math.round(median(first) * 100) / 100,
+  ...(values.ids !== undefined ? { prompt_tokens: prompt.length, tokens } : {}),
+};
 console.error(`llamacpp.bench: node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (llama.cpp ${llama.llamaCppRelease?.release}, CPU backend ${cpuVariant || '?'}), `
   + `${modelPath}, load ${loadMs.toFixed(0)} ms, prompt ${prompt.length} tokens, ${nTokens} tokens, ${threads} thread(s), flash attention off, `
   + `runs: tokens/s [${rate.map((r) => r.toFixed(1)).join(', ')}], first token ms [${first.map((f) => f.toFixed(2)).join(', ')}]`);

@@ -3,8 +3,9 @@
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { startSignalingServer } from '../server/signaling-server.mjs';
@@ -38,13 +39,45 @@ await copyFile(here(`../${REPO_Q8}`), `${out}/${REPO_Q8}`);
 await copyFile(here(`../${REPO_Q8}.manifest.json`), `${out}/${REPO_Q8}.manifest.json`);
 /** `BENCH_ONLY=hosted,pow npm run bench`: only those browser benches; their figures are merged into bench/results.json. */
 const only = process.env.BENCH_ONLY ?? '';
+const wantKernels = !only || only.split(',').map((s) => s.trim()).includes('kernels');
+// The kernels bench's model (bench/bench-model.ts): two random SmolLM2-135M-shaped files,
+// written to bench/.tmp/bench-model/ when missing or when the generator's version changed.
+/** @type {any} */
+let benchModel;
+if (wantKernels) {
+  await esbuild.build({ entryPoints: [here('./bench-model.ts')], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: `${out}/bench-model.mjs`, logLevel: 'warning' });
+  benchModel = await import(`${out}/bench-model.mjs`);
+  for (const kind of /** @type {const} */ (['q8', 'q4'])) {
+    const file = `${out}/${benchModel.BENCH_MODEL_FILES[kind]}`;
+    const stamp = `${file}.version`;
+    if (existsSync(file) && existsSync(stamp) && (await readFile(stamp, 'utf8')).trim() === String(benchModel.BENCH_MODEL_VERSION)) continue;
+    const t0 = performance.now();
+    await mkdir(dirname(file), { recursive: true });
+    const fh = await open(`${file}.partial`, 'w');
+    let bytes = 0;
+    try {
+      for (const chunk of benchModel.benchModelChunks(kind)) {
+        await fh.write(chunk);
+        bytes += chunk.byteLength;
+      }
+    } finally {
+      await fh.close();
+    }
+    await rename(`${file}.partial`, file);
+    await writeFile(stamp, `${benchModel.BENCH_MODEL_VERSION}\n`);
+    console.error(`bench model: wrote ${benchModel.BENCH_MODEL_FILES[kind]} (${(bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
 await writeFile(`${out}/index.html`, '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>kpc bench</title><script type="module" src="bench.js"></script>');
 
 const signal = await startSignalingServer({ host: '127.0.0.1', port: 0, log: () => {} });
 const web = await startStaticServer({ root: out });
-const browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs() });
+// protocolTimeout: page.evaluate runs the whole bench (puppeteer's default, 180 s, is shorter than the kernels bench).
+const browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs(), protocolTimeout: 30 * 60_000 });
 let results;
 let version = '';
+/** kpc's greedy tokens on the kernels bench's Q8_0 file (checked against llama.cpp's below). @type {number[] | null} */
+let kpcTokens = null;
 try {
   version = await browser.version();
   const page = await browser.newPage();
@@ -65,14 +98,35 @@ try {
       extra.delete(payload.id);
       return true;
     }
+    // The renderer's peak RSS (kernels bench): reset, then read VmHWM of Chromium's renderer processes.
+    if (command === 'rss-reset' || command === 'rss-peak') return rendererPeakRss(browser, command === 'rss-reset');
     throw new Error(`unknown command ${command}`);
   });
   await page.goto(`${web.url}/index.html`);
   await page.waitForFunction(() => typeof window.kpcBench === 'function');
   results = await page.evaluate((url, o) => window.kpcBench(url, o), signal.url, only);
+  if (wantKernels) kpcTokens = await page.evaluate(() => /** @type {any} */ (window).kpcKernelsTokens ?? null);
 } finally {
   await browser.close();
   await Promise.all([signal.close(), web.close()]);
+}
+
+if (wantKernels) {
+  // llama.cpp on the kernels bench's Q8_0 file, after Chromium is gone: the same 128-id prompt, 64 greedy tokens, 1 thread.
+  const ids = benchModel.benchPromptIds();
+  try {
+    const native = JSON.parse(execFileSync(process.execPath, [here('./llamacpp.bench.mjs'), `${out}/${benchModel.BENCH_MODEL_FILES.q8}`, '--ids', ids.join(','), '--runs', '3'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+    results.llamacpp_prefill_tps_q8 = { value: Math.round((ids.length / (native.first_token_ms / 1000)) * 10) / 10, unit: 'tokens/s' };
+    results.llamacpp_decode_tps_q8 = { value: native.tokens_per_s, unit: 'tokens/s' };
+    if (kpcTokens) {
+      const n = Math.min(kpcTokens.length, native.tokens.length);
+      const same = kpcTokens.slice(0, n).every((t, i) => t === native.tokens[i]);
+      console.error(`kernels bench: kpc's and llama.cpp's greedy tokens on the Q8_0 file ${same ? 'match' : 'DIFFER'} (${n} tokens)`
+        + (same ? '' : `\n  kpc:       ${kpcTokens.join(' ')}\n  llama.cpp: ${native.tokens.join(' ')}`));
+    }
+  } catch (e) {
+    console.warn(`llama.cpp not run for the kernels bench (llamacpp_*_q8 figures left out): ${/** @type {Error} */ (e).message.split('\n')[0]}`);
+  }
 }
 
 if (only) {
@@ -115,3 +169,42 @@ const rows = Object.entries(results).map(([name, r]) => ({
 console.table(rows);
 await writeFile(here('./results.json'), JSON.stringify(results, null, 2) + '\n');
 console.log(`wrote bench/results.json (${version}, ${process.platform}/${process.arch})`);
+
+/**
+ * Peak resident set (VmHWM, MB) of Chromium's renderer processes, the largest of them (the
+ * bench page's; the others are idle). `reset` first clears each one's peak
+ * (/proc/<pid>/clear_refs ← 5). Linux only; null elsewhere or when /proc refuses.
+ * @param {import('puppeteer-core').Browser} b @param {boolean} reset
+ */
+async function rendererPeakRss(b, reset) {
+  const root = b.process()?.pid;
+  if (!root || process.platform !== 'linux') return null;
+  try {
+    /** @type {Map<number, number[]>} */
+    const children = new Map();
+    for (const d of await readdir('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const stat = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid)?.push(Number(d));
+    }
+    const renderers = [];
+    for (let todo = [root]; todo.length;) {
+      const pid = /** @type {number} */ (todo.pop());
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmd.includes('--type=renderer')) renderers.push(pid);
+      todo.push(...(children.get(pid) ?? []));
+    }
+    let peak = 0;
+    for (const pid of renderers) {
+      if (reset) await writeFile(`/proc/${pid}/clear_refs`, '5');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      peak = Math.max(peak, kb / 1024);
+    }
+    return renderers.length ? Math.round(peak * 10) / 10 : null;
+  } catch (e) {
+    console.warn(`renderer RSS not readable: ${/** @type {Error} */ (e).message}`);
+    return null;
+  }
+}
