@@ -1,11 +1,12 @@
 /**
  * The WebAssembly kernels (assembly/kernels.ts, SIMD128) as the mat-mul uses them: the
- * module is tiny (under 1 KB) and compiled synchronously on first use; where it cannot
- * be (no WebAssembly, no SIMD) the TypeScript kernels run instead — they compute the
- * same bits, so which one ran never shows in a result.
+ * module is small (2.7 KB; browsers compile up to 4 KB synchronously on the main thread)
+ * and is compiled on first use; where it cannot be (no WebAssembly, no SIMD) the
+ * TypeScript kernels run instead — they compute the same bits, so which one ran never
+ * shows in a result.
  *
  * Memory: the module's own linear memory holds weight matrices **resident** (copied
- * once, then reused every step) up to {@link residentLimit} bytes, and per call the
+ * once, then reused every step) up to {@link setResidentLimit}'s bytes, and per call the
  * activations and outputs (and, past the limit, the weights) in a scratch region after
  * them. Views of the memory are made afresh after every growth, which detaches old ones.
  */
