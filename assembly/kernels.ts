@@ -10,7 +10,7 @@
 
 /** The exact value of an IEEE half-precision number (every f16 is a double). */
 @inline
-function f16ToF64(h: u32): f64 {
+function f16Exact(h: u32): f64 {
   const sign: f64 = (h & 0x8000) != 0 ? -1.0 : 1.0;
   const exp = (h >> 10) & 0x1f;
   const mant = h & 0x3ff;
@@ -20,15 +20,35 @@ function f16ToF64(h: u32): f64 {
   return sign * <f64>(1024 + mant) * reinterpret<f64>(<u64>(exp - 25 + 1023) << 52);
 }
 
-/** Σ of 32 products of int8 lanes `v0`,`v1` (values 0–63 here) and 32 activation quants at `aq`. */
+/** Where {@link initF16Table} put the 65 536 exact f16 values (f64 each, 512 KiB). */
+let f16Table: usize = 0;
+
+/**
+ * Fills the f16 value table at `at` (512 KiB, 8-aligned): a weight block's scale is then
+ * one load instead of a conversion with branches, the same exact values.
+ */
+export function initF16Table(at: usize): void {
+  for (let h: u32 = 0; h < 65536; h++) store<f64>(at + (<usize>h << 3), f16Exact(h));
+  f16Table = at;
+}
+
+/** The exact value of the f16 with bits `h`, from the table. */
+@inline
+function f16ToF64(h: u32): f64 {
+  return load<f64>(f16Table + (<usize>h << 3));
+}
+
+/**
+ * Σ of 32 products of int8 lanes `v0`,`v1` and 32 activation quants at `aq`, which the
+ * caller stored widened to int16 (64 bytes): each activation row is reused by every
+ * weight row, so it is widened once per product instead of once per block.
+ */
 @inline
 function dot32(v0: v128, v1: v128, aq: usize): i32 {
-  const a0 = v128.load(aq);
-  const a1 = v128.load(aq, 16);
-  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v0), i16x8.extend_low_i8x16_s(a0));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v0), i16x8.extend_high_i8x16_s(a0)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v1), i16x8.extend_low_i8x16_s(a1)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v1), i16x8.extend_high_i8x16_s(a1)));
+  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v0), v128.load(aq));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v0), v128.load(aq, 16)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v1), v128.load(aq, 32)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v1), v128.load(aq, 48)));
   return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
 }
 
@@ -46,12 +66,11 @@ function nibbleSum32(wq: usize, aq: usize): i32 {
   return dot32(v128.and(v, i8x16.splat(0x0f)), i8x16.shr_u(v, 4), aq);
 }
 
-/** Σ of 16 products of int8 lanes `v` and 16 activation quants at `aq`. */
+/** Σ of 16 products of int8 lanes `v` and 16 int16 activation quants at `aq`. */
 @inline
 function dot16(v: v128, aq: usize): i32 {
-  const a = v128.load(aq);
-  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), i16x8.extend_low_i8x16_s(a));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), i16x8.extend_high_i8x16_s(a)));
+  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), v128.load(aq));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), v128.load(aq, 16)));
   return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
 }
 
@@ -99,8 +118,8 @@ function accumulateQ4K(acc: f64, p: usize, qp: usize, dp: usize, sp: usize): f64
   for (let c = 0; c < 4; c++) {
     const v0 = v128.load(r + <usize>c * 32);
     const v1 = v128.load(r + <usize>c * 32, 16);
-    const lo = dot32(v128.and(v0, mask), v128.and(v1, mask), qp + <usize>c * 64);
-    const hi = dot32(i8x16.shr_u(v0, 4), i8x16.shr_u(v1, 4), qp + <usize>c * 64 + 32);
+    const lo = dot32(v128.and(v0, mask), v128.and(v1, mask), qp + <usize>c * 128);
+    const hi = dot32(i8x16.shr_u(v0, 4), i8x16.shr_u(v1, 4), qp + <usize>c * 128 + 64);
     // get_scale_min_k4: sub-blocks 2c (low nibbles) and 2c + 1 (high).
     const scLo = c == 0 ? b0 & 63 : c == 1 ? b2 & 63 : c == 2 ? (b8 & 15) | ((b0 >> 6) << 4) : (b10 & 15) | ((b2 >> 6) << 4);
     const scHi = c == 0 ? b1 & 63 : c == 1 ? b3 & 63 : c == 2 ? (b9 & 15) | ((b1 >> 6) << 4) : (b11 & 15) | ((b3 >> 6) << 4);
@@ -131,7 +150,7 @@ function sumQ6K(p: usize, qp: usize, sp: usize): i32 {
     const ql = p + <usize>h * 64;
     const qh = p + 128 + <usize>h * 32;
     const sc = p + 192 + <usize>h * 8;
-    const base = qp + <usize>h * 128;
+    const base = qp + <usize>h * 256; // activations: 2 bytes a value
     for (let part = 0; part < 2; part++) {
       const off = <usize>part * 16;
       const lo = v128.load(ql + off);
@@ -143,10 +162,10 @@ function sumQ6K(p: usize, qp: usize, sp: usize): i32 {
       const q3 = v128.or(i8x16.shr_u(hi, 4), v128.and(i8x16.shr_u(hb, 2), m48));
       const g = sp + (<usize>(8 * h + part)) * 4;
       isum +=
-        <i32>load<i8>(sc + <usize>part) * (dot16(q0, base + off) - 32 * load<i32>(g)) +
-        <i32>load<i8>(sc + 2 + <usize>part) * (dot16(q1, base + 32 + off) - 32 * load<i32>(g, 8)) +
-        <i32>load<i8>(sc + 4 + <usize>part) * (dot16(q2, base + 64 + off) - 32 * load<i32>(g, 16)) +
-        <i32>load<i8>(sc + 6 + <usize>part) * (dot16(q3, base + 96 + off) - 32 * load<i32>(g, 24));
+        <i32>load<i8>(sc + <usize>part) * (dot16(q0, base + 2 * off) - 32 * load<i32>(g)) +
+        <i32>load<i8>(sc + 2 + <usize>part) * (dot16(q1, base + 2 * (32 + off)) - 32 * load<i32>(g, 8)) +
+        <i32>load<i8>(sc + 4 + <usize>part) * (dot16(q2, base + 2 * (64 + off)) - 32 * load<i32>(g, 16)) +
+        <i32>load<i8>(sc + 6 + <usize>part) * (dot16(q3, base + 2 * (96 + off)) - 32 * load<i32>(g, 24));
     }
   }
   return isum;
@@ -155,7 +174,7 @@ function sumQ6K(p: usize, qp: usize, sp: usize): i32 {
 /**
  * out[t·rows + i] = W_i · x_t for weights of format `kind` (`rows` rows of `nb` blocks at
  * `w`) and `n` activation rows in its dot format — Q8_0 for Q8_0/Q4_0, Q8_K for
- * Q4_K/Q6_K: int8 quants at `qs` (32 or 256 per block), one f64 scale per block at `d`,
+ * Q4_K/Q6_K: quants widened to int16 at `qs` (32 or 256 per block), one f64 scale per block at `d`,
  * i32 quant sums at `sums` (1 or 16 per block) — float64 outputs at `out`. Blocks are
  * added in index order, as the TypeScript kernels do.
  */
@@ -167,7 +186,7 @@ export function matmul(kind: i32, w: usize, rows: i32, nb: i32, qs: usize, d: us
   for (let i = 0; i < rows; i++) {
     const wr = w + <usize>i * rowBytes;
     for (let t = 0; t < n; t++) {
-      let qp = qs + <usize>t * <usize>nb * perBlock;
+      let qp = qs + <usize>t * <usize>nb * perBlock * 2;
       let dp = d + <usize>t * <usize>nb * 8;
       let sp = sums + <usize>t * <usize>nb * sumsPerBlock * 4;
       let p = wr;
@@ -175,7 +194,7 @@ export function matmul(kind: i32, w: usize, rows: i32, nb: i32, qs: usize, d: us
       for (let b = 0; b < nb; b++) {
         acc = accumulate(kind, acc, p, qp, dp, sp);
         p += bb;
-        qp += perBlock;
+        qp += perBlock * 2;
         dp += 8;
         sp += sumsPerBlock * 4;
       }

@@ -1,6 +1,6 @@
 /**
  * The WebAssembly kernels (assembly/kernels.ts, SIMD128) as the mat-mul uses them: the
- * module is small (2.7 KB; browsers compile up to 4 KB synchronously on the main thread)
+ * module is small (2.3 KB; browsers compile up to 4 KB synchronously on the main thread)
  * and is compiled on first use; where it cannot be (no WebAssembly, no SIMD) the
  * TypeScript kernels run instead — they compute the same bits, so which one ran never
  * shows in a result.
@@ -14,6 +14,7 @@ import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 interface Exports {
   readonly memory: WebAssembly.Memory;
+  initF16Table(at: number): void;
   matmul(kind: number, w: number, rows: number, nb: number, qs: number, d: number, sums: number, n: number, out: number): void;
 }
 
@@ -32,9 +33,11 @@ export function hasWasmKernel(type: string): type is WasmWeightType {
   return Object.hasOwn(BLOCKS, type);
 }
 
-/** Bytes below this offset are left to the module (its stack and static data). */
-const BASE = 64 * 1024;
 const PAGE = 64 * 1024;
+/** Bytes below this offset are left to the module (its stack and static data). */
+const TABLE = 64 * 1024;
+/** The f16 value table (65 536 doubles) sits at TABLE; resident weights start after it. */
+const BASE = TABLE + 65536 * 8;
 
 let exportsOrNull: Exports | null | undefined;
 let enabled = true;
@@ -58,7 +61,10 @@ function kernels(): Exports | null {
   if (exportsOrNull === undefined) {
     try {
       const module = new WebAssembly.Module(decode(KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
-      exportsOrNull = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+      const k = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+      reserve(k, BASE);
+      k.initF16Table(TABLE);
+      exportsOrNull = k;
     } catch {
       exportsOrNull = null;
     }
@@ -140,12 +146,13 @@ export function wasmMatMul(type: WasmWeightType, weights: Uint8Array, rows: numb
   const values = n * nb * perBlock;
   const sums = n * nb * SUMS[type];
   const qsOff = w.scratchEnd;
-  const dOff = align(qsOff + values, 16);
+  // Quants widened to int16 once here (Int16Array.set sign-extends), not per weight row in the kernel.
+  const dOff = align(qsOff + 2 * values, 16);
   const sumsOff = align(dOff + n * nb * 8, 16);
   const outOff = align(sumsOff + sums * 4, 16);
   reserve(k, outOff + n * rows * 8);
   const buf = k.memory.buffer;
-  new Int8Array(buf, qsOff, values).set(acts.qs.subarray(0, values));
+  new Int16Array(buf, qsOff, values).set(acts.qs.subarray(0, values));
   new Float64Array(buf, dOff, n * nb).set(acts.d.subarray(0, n * nb));
   new Int32Array(buf, sumsOff, sums).set(acts.sums.subarray(0, sums));
   k.matmul(KIND[type], w.offset, rows, nb, qsOff, dOff, sumsOff, n, outOff);
