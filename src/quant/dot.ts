@@ -17,8 +17,10 @@
  *   double; a_i is the activation rounded to the weight's format).
  *
  * llama.cpp sums in another order (SIMD lanes, float32), so results agree with it to
- * rounding, not bit for bit; see docs/quantization.md. dot-words.ts has variants of
- * some kernels that read aligned 16/32-bit words: same integers, same float order.
+ * rounding, not bit for bit; see docs/quantization.md. The F16/BF16 kernels have
+ * variants reading aligned 16-bit words (fewer loads, the same order); the quantized
+ * types run in WebAssembly where it is available (src/quant/wasm), these kernels being
+ * their reference and fallback.
  */
 
 import type { ActivationRows } from './activations.js';
@@ -253,5 +255,25 @@ export function dotF32(w: WeightView, p: number, n: number, a: ActivationRows, q
   const v = a.values;
   let acc = 0;
   for (let i = 0, k = p / 4; i < n; i++, k++) acc += f[k] * v[q + i];
+  return acc;
+}
+
+/** {@link dotF16} reading the weights as u16 words (needs {@link WeightView.u16}). */
+export function dotF16Words(w: WeightView, p: number, n: number, a: ActivationRows, q: number): number {
+  const u16 = w.u16;
+  const v = a.values;
+  const t = F16;
+  let acc = 0;
+  for (let i = 0, k = p / 2; i < n; i++, k++) acc += t[u16[k]] * v[q + i];
+  return acc;
+}
+
+/** {@link dotBF16} reading the weights as u16 words (needs {@link WeightView.u16}). */
+export function dotBF16Words(w: WeightView, p: number, n: number, a: ActivationRows, q: number): number {
+  const u16 = w.u16;
+  const v = a.values;
+  const t = BF16;
+  let acc = 0;
+  for (let i = 0, k = p / 2; i < n; i++, k++) acc += t[u16[k]] * v[q + i];
   return acc;
 }

@@ -9,8 +9,7 @@
 
 import { createActivationRows, quantizeActivations, type ActivationRows, type VecDotType } from './activations.js';
 import { checkShape, COMPUTE, isCount, LITTLE_ENDIAN, rowBytes, supportedType, type QuantType } from './common.js';
-import { dotBF16, dotF16, dotF32, dotQ4K, dotQ4_0, dotQ6K, dotQ8_0, ensureTables, type WeightView } from './dot.js';
-import { dotBF16Words, dotF16Words, dotQ4KWords, dotQ4_0Words, dotQ6KWords } from './dot-words.js';
+import { dotBF16, dotBF16Words, dotF16, dotF16Words, dotF32, dotQ4K, dotQ4_0, dotQ6K, dotQ8_0, ensureTables, type WeightView } from './dot.js';
 import type { GgmlTypeName } from './types.js';
 import { hasWasmKernel, wasmMatMul } from './wasm/kernels.js';
 
@@ -80,11 +79,10 @@ export function weightView(name: GgmlTypeName, bytes: Uint8Array): WeightView {
   return { u8: bytes, i8: new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), f32, u16, i32 };
 }
 
-/** The word-reading variant of a kernel when the view allows it (same arithmetic, fewer loads). */
+/** The word-reading variant of a half-precision kernel when the view allows it (same arithmetic, fewer loads). */
 function pickKernel(kernel: Kernel, view: WeightView): Kernel {
-  if (kernel === dotQ4K) return view.i32.length > 0 ? dotQ4KWords : kernel;
   if (view.u16.length === 0) return kernel;
-  return kernel === dotF16 ? dotF16Words : kernel === dotBF16 ? dotBF16Words : kernel === dotQ4_0 ? dotQ4_0Words : kernel === dotQ6K ? dotQ6KWords : kernel;
+  return kernel === dotF16 ? dotF16Words : kernel === dotBF16 ? dotBF16Words : kernel;
 }
 
 /**
