@@ -17,7 +17,7 @@ import { COMPUTE_TYPES } from '../quant/types.js';
 import { chatEncodeOptions, chatSpecials, tokenizerFromMetadata, type Tokenizer } from '../tokenizer/index.js';
 import { GgufWeights, type RawTensor } from './gguf-weights.js';
 import { checkArchitecture, llamaConfig, type LlamaConfig, type MetadataLookup } from './llama-config.js';
-import { blockTensorName, OUTPUT, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD } from './tensor-names.js';
+import { OUTPUT, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD, tensorNamesFor } from './tensor-names.js';
 
 /** Progress of a model load. */
 export interface ModelLoadProgress {
@@ -79,12 +79,7 @@ export function metadataLookup(file: GgufFile): MetadataLookup {
 
 /** Tensors a node holding blocks [from, to) needs, in file order (the embedding when from = 0, final norm and output when to = layers). */
 export function neededTensors(file: GgufFile, config: LlamaConfig, from: number, to: number): GgufTensorInfo[] {
-  const names: string[] = [];
-  if (from === 0) names.push(TOKEN_EMBD);
-  for (let l = from; l < to; l++) {
-    for (const n of ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'attnNorm', 'ffnNorm'] as const) names.push(blockTensorName(l, n));
-  }
-  if (to === config.layers) names.push(OUTPUT_NORM, file.findTensor(OUTPUT) ? OUTPUT : TOKEN_EMBD);
+  const names = tensorNamesFor(file.findTensor(OUTPUT) !== undefined, from, to, { embed: from === 0, head: to === config.layers });
   const needed = new Set<GgufTensorInfo>();
   for (const name of names) {
     const t = file.findTensor(name);

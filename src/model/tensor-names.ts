@@ -26,3 +26,21 @@ export function blockTensorName(layer: number, name: BlockMatrixName | BlockVect
   const base = (BLOCK_MATRIX_NAMES as Record<string, string>)[name] ?? (BLOCK_VECTOR_NAMES as Record<string, string>)[name];
   return `blk.${layer}.${base}.weight`;
 }
+
+/**
+ * The tensors that hold blocks [from, to), plus the embedding and/or the head (final norm
+ * and output matrix, or the embedding again when the file ties them: `hasOutput` false),
+ * each name once: what one node of a cluster (or a whole-model load) must fetch.
+ */
+export function tensorNamesFor(hasOutput: boolean, from: number, to: number, parts: { embed?: boolean; head?: boolean }): string[] {
+  const names = new Set<string>();
+  if (parts.embed) names.add(TOKEN_EMBD);
+  for (let l = from; l < to; l++) {
+    for (const n of ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'attnNorm', 'ffnNorm'] as const) names.add(blockTensorName(l, n));
+  }
+  if (parts.head) {
+    names.add(OUTPUT_NORM);
+    names.add(hasOutput ? OUTPUT : TOKEN_EMBD);
+  }
+  return [...names];
+}

@@ -21,7 +21,7 @@ import type { Tokenizer } from '../../tokenizer/index.js';
 import { GgufWeights, type RawTensor } from '../gguf-weights.js';
 import type { LlamaConfig } from '../llama-config.js';
 import { inspectModel, rawTensor } from '../load.js';
-import { blockTensorName, OUTPUT, OUTPUT_NORM, TOKEN_EMBD } from '../tensor-names.js';
+import { OUTPUT, TOKEN_EMBD, tensorNamesFor } from '../tensor-names.js';
 import { checkManifestMatches, manifestUrlFor, parseManifest, sha256Hex, type ModelManifest } from './manifest.js';
 import type { ModelRef } from './model-ref.js';
 import { RangeLoader, type LoaderEvent, type RangeLoaderOptions, type TensorRange } from './range-loader.js';
@@ -59,15 +59,9 @@ export interface HostedModelOptions extends Pick<RangeLoaderOptions, 'fetch' | '
   signal?: AbortSignal;
 }
 
-/** The tensors of blocks [from, to), and the embedding / head when asked. */
+/** The tensors of blocks [from, to), and the embedding / head when asked (each once). */
 function tensorNames(file: GgufFile, from: number, to: number, embed: boolean, head: boolean): string[] {
-  const names: string[] = [];
-  if (embed) names.push(TOKEN_EMBD);
-  for (let l = from; l < to; l++) {
-    for (const n of ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'attnNorm', 'ffnNorm'] as const) names.push(blockTensorName(l, n));
-  }
-  if (head) names.push(OUTPUT_NORM, file.findTensor(OUTPUT) ? OUTPUT : TOKEN_EMBD);
-  return names;
+  return tensorNamesFor(file.findTensor(OUTPUT) !== undefined, from, to, { embed, head });
 }
 
 /**
@@ -277,8 +271,7 @@ export class HostedModel extends EventTarget {
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > this.config.layers || from > to) {
       throw new KpcError('INFER_BAD_INPUT', `blocks [${from}, ${to}) are not within the model's ${this.config.layers}`, { from, to });
     }
-    // A tied head is the embedding: one tensor, asked for once.
-    const names = [...new Set(tensorNames(this.file, from, to, parts.embed ?? false, parts.head ?? false))];
+    const names = tensorNames(this.file, from, to, parts.embed ?? false, parts.head ?? false);
     for (const n of names) this.#asked.add(n);
     const waits: Promise<void>[] = [];
     const fresh: GgufTensorInfo[] = [];
