@@ -87,7 +87,8 @@ export class NodeModels {
   readonly budget: number;
   readonly #host: NodeModelsHost;
   readonly #fetch?: typeof fetch;
-  readonly #store: Promise<TensorStore>;
+  /** The given store; else the page's, opened on first use (a node that never runs a hosted model opens no storage). */
+  readonly #store: TensorStore | undefined;
   readonly #models = new Map<string, Promise<HostedModel>>();
   readonly #replicas = new Map<string, number>();
   readonly #reported = new Map<string, number>();
@@ -97,7 +98,7 @@ export class NodeModels {
     this.#host = host;
     this.budget = opts.budget ?? defaultModelBudget();
     this.#fetch = opts.fetch;
-    this.#store = opts.store ? Promise.resolve(opts.store) : sharedTensorStore();
+    this.#store = opts.store;
   }
 
   /** Writes this node's budget into the cluster state (when it changed). */
@@ -179,7 +180,7 @@ export class NodeModels {
   }
 
   async #options(): Promise<Pick<HostedModelOptions, 'fetch' | 'store'>> {
-    return { fetch: this.#fetch, store: await this.#store };
+    return { fetch: this.#fetch, store: this.#store ?? (await sharedTensorStore()) };
   }
 
   async #load(model: HostedModel, replicas: number): Promise<void> {
